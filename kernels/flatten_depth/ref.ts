@@ -1,0 +1,29 @@
+/**
+ * Plain TypeScript reference for the `flatten_depth` kernel.
+ *
+ * @module
+ */
+
+import type { DepthReduce } from "./mod.ts";
+
+/** Reduces (B, C, D, H, W) to (B, C, H, W) over depth. */
+export function flattenDepthRef(
+  x: Float32Array,
+  shape: [number, number, number, number, number],
+  reduce: DepthReduce,
+): Float32Array {
+  const [b, c, d, h, w] = shape;
+  const plane = h * w;
+  const out = new Float32Array(b * c * plane);
+  for (let s = 0; s < b * c; s++) {
+    for (let e = 0; e < plane; e++) {
+      let acc = x[s * d * plane + e];
+      for (let z = 1; z < d; z++) {
+        const v = x[(s * d + z) * plane + e];
+        acc = reduce === "max" ? Math.max(acc, v) : acc + v;
+      }
+      out[s * plane + e] = reduce === "max" ? acc : acc / d;
+    }
+  }
+  return out;
+}
