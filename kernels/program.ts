@@ -145,7 +145,8 @@ export class Recorder {
   #label: string;
   #dispatches: Dispatch[] = [];
   #copies: [GPUBuffer, number, GPUBuffer, number, number][] = [];
-  #order: ("d" | "c")[] = [];
+  #clears: [GPUBuffer, number, number][] = [];
+  #order: ("d" | "c" | "z")[] = [];
 
   constructor(device: GPUDevice, adapter: AdapterSummary, timestamps: boolean, label: string) {
     this.#device = device;
@@ -171,6 +172,13 @@ export class Recorder {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): this {
     this.#copies.push([src, srcOffset, dst, dstOffset, size]);
     this.#order.push("c");
+    return this;
+  }
+
+  /** Records zeroing `size` bytes of a buffer at `offset` (both multiples of 4). */
+  clear(buffer: GPUBuffer, offset = 0, size = buffer.size - offset): this {
+    this.#clears.push([buffer, offset, size]);
+    this.#order.push("z");
     return this;
   }
 
@@ -203,7 +211,15 @@ export class Recorder {
     let pass: GPUComputePassEncoder | undefined;
     let di = 0;
     let ci = 0;
+    let zi = 0;
     for (const op of this.#order) {
+      if (op === "z") {
+        pass?.end();
+        pass = undefined;
+        const [b, o, n] = this.#clears[zi++];
+        enc.clearBuffer(b, o, n);
+        continue;
+      }
       if (op === "c") {
         pass?.end();
         pass = undefined;
@@ -251,6 +267,7 @@ export class Recorder {
     if (resolved) void this.#report(resolved, [...this.#dispatches]);
     this.#dispatches = [];
     this.#copies = [];
+    this.#clears = [];
     this.#order = [];
   }
 

@@ -1,0 +1,26 @@
+/**
+ * Every stage of the project, registered by name in the default registry.
+ * This table is the one place a stage becomes visible to pipelines.
+ *
+ * @module
+ */
+
+import { registry } from "./registry.ts";
+import { blend } from "./blend.ts";
+import { flattenDepth } from "./flatten_depth.ts";
+import { readVolume } from "./read_volume.ts";
+import { syntheticFragment } from "./synthetic_fragment.ts";
+import { tileCrop } from "./tile_crop.ts";
+import { writePng } from "./write_png.ts";
+import { writeVolume } from "./write_volume.ts";
+
+registry.register(readVolume);
+registry.register(syntheticFragment);
+registry.register(tileCrop);
+registry.register(flattenDepth);
+registry.register(blend);
+registry.register(writePng);
+registry.register(writeVolume);
+
+export { registry };
+export type * from "./types.ts";
