@@ -49,8 +49,8 @@ export const readVolume: Stage<ReadVolumeParams> = {
   inputs: {},
   outputs: {
     volume: { kind: "volume", shape: "(D, H, W)", description: "The windowed volume, read by row bands on demand" },
-    mask: { kind: "image", dtype: "u8", shape: "(H, W)", range: [0, 255], description: "Papyrus mask (255 = papyrus)" },
-    labels: { kind: "image", dtype: "u8", shape: "(H, W)", range: [0, 255], description: "Ink labels (255 = ink)" },
+    mask: { kind: "image", dtype: "u8", shape: "(H, W)", range: [0, 255], description: "Papyrus mask (255 = papyrus), when the input has one", optional: true },
+    labels: { kind: "image", dtype: "u8", shape: "(H, W)", range: [0, 255], description: "Ink labels (255 = ink), when the input has them", optional: true },
   },
   async run(ctx, _inputs, p) {
     const window = { start: p.start, count: p.count || undefined, reverse: p.reverse };
@@ -64,7 +64,7 @@ export const readVolume: Stage<ReadVolumeParams> = {
         );
       }
     }
-    ctx.debug(1, `${ctx.node}: ${source.format} ${source.shape.join("x")} ${source.dtype}, layers ${source.layers.join(",")}`);
+    ctx.debug(1, `${source.format} ${source.shape.join("x")} ${source.dtype}, layers ${source.layers.join(",")}`);
     const volume: VolumePort = {
       kind: "volume",
       source,

@@ -43,7 +43,11 @@ export interface PortSpec {
   range?: [number, number];
   /** One line for the docs. */
   description: string;
-  /** An input port that may be left unconnected. */
+  /**
+   * An input port that may be left unconnected, or an output port that a run
+   * may not produce (a fragment without a mask); reading an absent output is
+   * a run-time error naming the node and port.
+   */
   optional?: boolean;
 }
 

@@ -1,0 +1,101 @@
+/**
+ * `deno task bench`: measures, in one run, the adapter's floors (round trip,
+ * upload, readback) and the streaming of a generated 16-layer volume through
+ * `read_volume -> tile_crop` on the GPU, with peak host memory. Prints a
+ * table and writes the numbers as JSON.
+ *
+ * Usage: deno task bench [--quick] [--json FILE]
+ *   --quick   a 16 x 2048 x 2048 volume instead of 16 x 8192 x 8192 (2 GiB)
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { fromFileUrl } from "node:url";
+import { getGpu } from "../kernels/device.ts";
+import { readbackGBs, roundTripMs, uploadGBs } from "./adapter.ts";
+import { makeVolume } from "./make_volume.ts";
+
+const root = fromFileUrl(new URL("..", import.meta.url));
+
+interface Row {
+  name: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+async function streamBench(side: number, rows: Row[]): Promise<void> {
+  const depth = 16;
+  const path = `${root}.cache/bench/synthetic-${depth}x${side}x${side}.zarr`;
+  const t0 = performance.now();
+  await makeVolume(path, { height: side, width: side, depth, chunk: 256 });
+  const genS = (performance.now() - t0) / 1000;
+  if (genS > 1) console.error(`generated ${path} in ${genS.toFixed(1)} s`);
+  const out = `${root}.cache/bench/run-stream-${side}`;
+  // A separate process, so that its peak memory (VmHWM) is this pipeline's alone.
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${root}engine/cli.ts`,
+      "run",
+      `${root}bench/pipelines/stream_tiles.yaml`,
+      "--set",
+      `input.path=${path}`,
+      "--out",
+      out,
+      "--quiet",
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  });
+  const t1 = performance.now();
+  const { code } = await cmd.output();
+  const wallS = (performance.now() - t1) / 1000;
+  if (code !== 0) throw new Error(`stream benchmark failed with exit code ${code}`);
+  const manifest = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`));
+  const bytes = depth * side * side * 2;
+  const runS = manifest.wallMs / 1000;
+  const tiles = manifest.nodes.find((n: { id: string }) => n.id === "tiles");
+  const label = `${depth}x${side}x${side} u16 (${(bytes / 2 ** 30).toFixed(2)} GiB), tile 1024 stride 256`;
+  rows.push(
+    { name: `stream ${label}: wall`, value: runS, unit: "s", note: `process ${wallS.toFixed(1)} s incl. start` },
+    { name: `stream ${label}: throughput`, value: bytes / runS / 1e6, unit: "MB/s", note: "raw voxel bytes read, cropped and normalised on the GPU" },
+    { name: `stream ${label}: peak host memory`, value: manifest.peakMemory.bytes / 2 ** 30, unit: "GiB", note: manifest.peakMemory.source },
+  );
+  if (tiles?.items !== undefined) rows.push({ name: `stream ${label}: tiles`, value: tiles.items, unit: "tiles" });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { quick: { type: "boolean", default: false }, json: { type: "string" } },
+  });
+  const gpu = await getGpu();
+  const rows: Row[] = [];
+  rows.push(
+    { name: "round trip (dispatch + onSubmittedWorkDone)", value: await roundTripMs(gpu), unit: "ms" },
+    { name: "upload (writeBuffer 64 MiB)", value: await uploadGBs(gpu), unit: "GB/s" },
+    { name: "readback (copy + mapAsync 64 MiB)", value: await readbackGBs(gpu), unit: "GB/s" },
+  );
+  await streamBench(values.quick ? 2048 : 8192, rows);
+
+  const width = Math.max(...rows.map((r) => r.name.length));
+  console.log(`adapter: ${gpu.adapter.description} (${gpu.adapter.backend})`);
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(width)}  ${r.value.toFixed(3).padStart(10)} ${r.unit}${r.note ? `  (${r.note})` : ""}`);
+  }
+  const result = {
+    date: new Date().toISOString(),
+    adapter: gpu.adapter.description,
+    backend: gpu.adapter.backend,
+    deno: Deno.version.deno,
+    rows,
+  };
+  const json = values.json ?? `${root}.cache/bench/latest.json`;
+  await Deno.writeTextFile(json, JSON.stringify(result, null, 2) + "\n");
+  console.log(`json: ${json}`);
+}
+
+if (import.meta.main) await main();
