@@ -10,8 +10,11 @@ import type { Gpu } from "../device.ts";
 import { bindWindow, type Recorder } from "../program.ts";
 import type { GpuTensor } from "../tensor.ts";
 
-/** Voxel normalisation modes, in the kernel's numbering. */
-export const NORMALIZE_MODES = { seed: 0, u16: 1, u8: 2, none: 3 } as const;
+/** Voxel normalisations (see tile_crop.wgsl); each compiles its own kernel variant. */
+export const NORMALIZE_MODES = ["seed", "u16", "u8", "none"] as const;
+
+/** A voxel normalisation. */
+export type NormalizeMode = typeof NORMALIZE_MODES[number];
 
 /** A ring of fragment rows on the GPU: (layers, rows, pitch) integers. */
 export interface BandRing {
@@ -35,14 +38,18 @@ export function recordTileCrop(
   out: GpuTensor,
   item: number,
   origin: [number, number],
-  mode: keyof typeof NORMALIZE_MODES,
+  mode: NormalizeMode,
 ): void {
   const [layers, rows, pitch] = ring.tensor.shape;
   const tile = out.shape[out.shape.length - 1];
-  if (tile % 4 !== 0) throw new Error(`tile_crop needs a tile that is a multiple of 4, got ${tile}`);
+  if (tile % 16 !== 0) throw new Error(`tile_crop needs a tile that is a multiple of 16, got ${tile}`);
   const bits = ring.tensor.dtype === "u8" ? 8 : 16;
   const effective = bits === 8 && mode !== "none" ? "u8" : mode;
-  const kernel = gpu.kernels.get({ name: "tile_crop", source, defines: { BITS: bits } });
+  const kernel = gpu.kernels.get({
+    name: "tile_crop",
+    source,
+    defines: { BITS: bits, NORM: effective, WG: 64 },
+  });
   const limit = gpu.maxBinding;
   const plane = tile * tile;
   const bandPlane = rows * pitch;
@@ -71,10 +78,9 @@ export function recordTileCrop(
         pitch,
         input.base,
         output.base / 4,
-        NORMALIZE_MODES[effective],
       ],
       bindings: [input.binding, output.binding],
-      invocations: (nz * plane) / 4,
+      invocations: (nz * plane) / 16,
     });
   }
 }

@@ -4,10 +4,10 @@
  * @module
  */
 
-import type { NORMALIZE_MODES } from "./mod.ts";
+import type { NormalizeMode } from "./mod.ts";
 
 /** Normalises one integer voxel value as the kernel does. */
-export function normalizeRef(v: number, mode: keyof typeof NORMALIZE_MODES, bits: 8 | 16): number {
+export function normalizeRef(v: number, mode: NormalizeMode, bits: 8 | 16): number {
   if (bits === 8 && mode !== "none") return v / 255;
   switch (mode) {
     case "seed":
@@ -30,7 +30,7 @@ export function tileCropRef(
   shape: [number, number, number],
   tile: number,
   origin: [number, number],
-  mode: keyof typeof NORMALIZE_MODES,
+  mode: NormalizeMode,
 ): Float32Array {
   const [d, h, w] = shape;
   const bits = volume instanceof Uint8Array ? 8 : 16;

@@ -1,7 +1,7 @@
 import { getGpu } from "../device.ts";
 import { assertClose } from "../compare.ts";
 import { downloadTensor, emptyTensor, uploadTensor } from "../tensor.ts";
-import { type NORMALIZE_MODES, recordTileCrop } from "./mod.ts";
+import { type NormalizeMode, recordTileCrop } from "./mod.ts";
 import { tileCropRef } from "./ref.ts";
 
 function randomVolume(n: number, bits: 8 | 16): Uint8Array | Uint16Array {
@@ -13,7 +13,7 @@ function randomVolume(n: number, bits: 8 | 16): Uint8Array | Uint16Array {
 
 async function check(
   bits: 8 | 16,
-  mode: keyof typeof NORMALIZE_MODES,
+  mode: NormalizeMode,
   maxBinding?: number,
 ): Promise<void> {
   const gpu = await getGpu();
@@ -24,7 +24,8 @@ async function check(
     const vol = randomVolume(d * h * w, bits);
     const ring = { tensor: uploadTensor(gpu, [d, h, w], bits === 8 ? "u8" : "u16", vol), height: h, width: w };
     const tile = 16;
-    const origins: [number, number][] = [[0, 0], [8, 12], [24, 32], [36, 40]];
+    // Aligned and unaligned interior runs, and runs over the right and bottom edges.
+    const origins: [number, number][] = [[0, 0], [8, 12], [5, 7], [1, 13], [24, 32], [36, 40]];
     const out = emptyTensor(gpu, [origins.length, 1, d, tile, tile], "f32");
     const rec = gpu.kernels.recorder("test");
     origins.forEach((o, i) => recordTileCrop(gpu, rec, ring, out, i, o, mode));
