@@ -16,7 +16,11 @@ export function median(xs: number[]): number {
 }
 
 /** Times `fn` `reps` times after `warmup` runs; returns the median in milliseconds. */
-export async function timeMedian(fn: () => Promise<unknown>, reps: number, warmup = 2): Promise<number> {
+export async function timeMedian(
+  fn: () => Promise<unknown>,
+  reps: number,
+  warmup = 2,
+): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -40,7 +44,12 @@ export async function roundTripMs(gpu: Gpu, reps = 30): Promise<number> {
   const buf = gpu.pool.acquire(256);
   const kernel = gpu.kernels.get({ name: "bench_round_trip", source: TINY, defines: { WG: 1 } });
   const ms = await timeMedian(async () => {
-    gpu.kernels.recorder().dispatch({ kernel, uniforms: [1, 0, 0, 0], bindings: [{ buffer: buf }], invocations: 1 })
+    gpu.kernels.recorder().dispatch({
+      kernel,
+      uniforms: [1, 0, 0, 0],
+      bindings: [{ buffer: buf }],
+      invocations: 1,
+    })
       .submit();
     await gpu.sync();
   }, reps);
@@ -52,10 +61,14 @@ export async function roundTripMs(gpu: Gpu, reps = 30): Promise<number> {
 export async function uploadGBs(gpu: Gpu, bytes = 64 << 20, reps = 5): Promise<number> {
   const buf = gpu.pool.acquire(bytes);
   const host = new Uint8Array(bytes).fill(7);
-  const ms = await timeMedian(async () => {
-    gpu.device.queue.writeBuffer(buf, 0, host);
-    await gpu.sync();
-  }, reps, 1);
+  const ms = await timeMedian(
+    async () => {
+      gpu.device.queue.writeBuffer(buf, 0, host);
+      await gpu.sync();
+    },
+    reps,
+    1,
+  );
   gpu.pool.release(buf);
   return bytes / ms / 1e6;
 }

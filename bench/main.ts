@@ -11,12 +11,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 import { getGpu } from "../kernels/device.ts";
 import { readbackGBs, roundTripMs, uploadGBs } from "./adapter.ts";
 import { makeVolume } from "./make_volume.ts";
 
-const root = fromFileUrl(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 interface Row {
   name: string;
@@ -58,13 +58,32 @@ async function streamBench(side: number, rows: Row[]): Promise<void> {
   const bytes = depth * side * side * 2;
   const runS = manifest.wallMs / 1000;
   const tiles = manifest.nodes.find((n: { id: string }) => n.id === "tiles");
-  const label = `${depth}x${side}x${side} u16 (${(bytes / 2 ** 30).toFixed(2)} GiB), tile 1024 stride 256`;
+  const label = `${depth}x${side}x${side} u16 (${
+    (bytes / 2 ** 30).toFixed(2)
+  } GiB), tile 1024 stride 256`;
   rows.push(
-    { name: `stream ${label}: wall`, value: runS, unit: "s", note: `process ${wallS.toFixed(1)} s incl. start` },
-    { name: `stream ${label}: throughput`, value: bytes / runS / 1e6, unit: "MB/s", note: "raw voxel bytes read, cropped and normalised on the GPU" },
-    { name: `stream ${label}: peak host memory`, value: manifest.peakMemory.bytes / 2 ** 30, unit: "GiB", note: manifest.peakMemory.source },
+    {
+      name: `stream ${label}: wall`,
+      value: runS,
+      unit: "s",
+      note: `process ${wallS.toFixed(1)} s incl. start`,
+    },
+    {
+      name: `stream ${label}: throughput`,
+      value: bytes / runS / 1e6,
+      unit: "MB/s",
+      note: "raw voxel bytes read, cropped and normalised on the GPU",
+    },
+    {
+      name: `stream ${label}: peak host memory`,
+      value: manifest.peakMemory.bytes / 2 ** 30,
+      unit: "GiB",
+      note: manifest.peakMemory.source,
+    },
   );
-  if (tiles?.items !== undefined) rows.push({ name: `stream ${label}: tiles`, value: tiles.items, unit: "tiles" });
+  if (tiles?.items !== undefined) {
+    rows.push({ name: `stream ${label}: tiles`, value: tiles.items, unit: "tiles" });
+  }
 }
 
 async function main(): Promise<void> {
@@ -75,7 +94,11 @@ async function main(): Promise<void> {
   const gpu = await getGpu();
   const rows: Row[] = [];
   rows.push(
-    { name: "round trip (dispatch + onSubmittedWorkDone)", value: await roundTripMs(gpu), unit: "ms" },
+    {
+      name: "round trip (dispatch + onSubmittedWorkDone)",
+      value: await roundTripMs(gpu),
+      unit: "ms",
+    },
     { name: "upload (writeBuffer 64 MiB)", value: await uploadGBs(gpu), unit: "GB/s" },
     { name: "readback (copy + mapAsync 64 MiB)", value: await readbackGBs(gpu), unit: "GB/s" },
   );
@@ -84,7 +107,11 @@ async function main(): Promise<void> {
   const width = Math.max(...rows.map((r) => r.name.length));
   console.log(`adapter: ${gpu.adapter.description} (${gpu.adapter.backend})`);
   for (const r of rows) {
-    console.log(`${r.name.padEnd(width)}  ${r.value.toFixed(3).padStart(10)} ${r.unit}${r.note ? `  (${r.note})` : ""}`);
+    console.log(
+      `${r.name.padEnd(width)}  ${r.value.toFixed(3).padStart(10)} ${r.unit}${
+        r.note ? `  (${r.note})` : ""
+      }`,
+    );
   }
   const result = {
     date: new Date().toISOString(),

@@ -22,17 +22,33 @@ export async function makeVolume(
   } catch { /* generate below */ }
   const tmp = `${path}.partial-${Deno.pid}`;
   await Deno.mkdir(tmp, { recursive: true });
-  await Deno.writeTextFile(`${tmp}/zarr.json`, JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }));
-  const frag = syntheticFragment({ height: o.height, width: o.width, depth: o.depth, seed: o.seed ?? 1 });
+  await Deno.writeTextFile(
+    `${tmp}/zarr.json`,
+    JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }),
+  );
+  const frag = syntheticFragment({
+    height: o.height,
+    width: o.width,
+    depth: o.depth,
+    seed: o.seed ?? 1,
+  });
   const surface = await createZarrV3(`${tmp}/surface`, {
     shape: [o.depth, o.height, o.width],
     dtype: "uint16",
     chunks: [o.depth, o.chunk, o.chunk],
   });
-  const mask = await createZarrV3(`${tmp}/mask`, { shape: [o.height, o.width], dtype: "uint8", chunks: [o.chunk, o.chunk] });
+  const mask = await createZarrV3(`${tmp}/mask`, {
+    shape: [o.height, o.width],
+    dtype: "uint8",
+    chunks: [o.chunk, o.chunk],
+  });
   for (let y = 0; y < o.height; y += o.chunk) {
     const rows = Math.min(o.chunk, o.height - y);
-    await surface.writeRegion([0, y, 0], [o.depth, rows, o.width], frag.volume.readRegionSync(y, y + rows, 0, o.width));
+    await surface.writeRegion(
+      [0, y, 0],
+      [o.depth, rows, o.width],
+      frag.volume.readRegionSync(y, y + rows, 0, o.width),
+    );
     await mask.writeRegion([y, 0], [rows, o.width], frag.readMaskRegion(y, y + rows, 0, o.width));
   }
   await surface.close();
@@ -52,7 +68,9 @@ if (import.meta.main) {
     },
   });
   if (positionals.length !== 1) {
-    console.error("usage: make_volume.ts OUT.zarr [--height H] [--width W] [--depth D] [--chunk C]");
+    console.error(
+      "usage: make_volume.ts OUT.zarr [--height H] [--width W] [--depth D] [--chunk C]",
+    );
     Deno.exit(2);
   }
   await makeVolume(positionals[0], {

@@ -23,7 +23,11 @@ export function memoryVolume(
   path = "memory",
 ): VolumeSource {
   const [d, h, w] = shape;
-  if (data.length !== d * h * w) throw new Error(`Volume data has ${data.length} elements, shape [${shape}] needs ${d * h * w}`);
+  if (data.length !== d * h * w) {
+    throw new Error(
+      `Volume data has ${data.length} elements, shape [${shape}] needs ${d * h * w}`,
+    );
+  }
   return {
     path,
     format: "memory",
@@ -32,11 +36,17 @@ export function memoryVolume(
     layers: Array.from({ length: d }, (_, i) => i),
     readRegion(y0, y1, x0, x1) {
       if (y0 < 0 || x0 < 0 || y1 > h || x1 > w || y0 > y1 || x0 > x1) {
-        return Promise.reject(new RangeError(`Region [${y0}, ${y1}) x [${x0}, ${x1}) is outside ${h}x${w}`));
+        return Promise.reject(
+          new RangeError(
+            `Region [${y0}, ${y1}) x [${x0}, ${x1}) is outside ${h}x${w}`,
+          ),
+        );
       }
       const rows = y1 - y0;
       const cols = x1 - x0;
-      const out = new (data.constructor as Uint16ArrayConstructor)(d * rows * cols);
+      const out = new (data.constructor as Uint16ArrayConstructor)(
+        d * rows * cols,
+      );
       for (let z = 0; z < d; z++) {
         for (let y = 0; y < rows; y++) {
           const src = (z * h + y0 + y) * w + x0;

@@ -18,10 +18,7 @@ import { basename, extname, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UserError } from "../data/errors.ts";
 import type { Gpu } from "../kernels/device.ts";
-import {
-  registry as defaultRegistry,
-  type StageRegistry,
-} from "../stages/registry.ts";
+import { registry as defaultRegistry, type StageRegistry } from "../stages/registry.ts";
 import { stagesMarkdown, stagesText } from "./docs.ts";
 import { applySets, loadPipeline, parseSet } from "./pipeline.ts";
 import { INTERRUPTED, MANIFEST, runPlan } from "./run.ts";
@@ -81,9 +78,7 @@ export async function main(
         throw new UsageError(
           command === undefined
             ? "missing command"
-            : `unknown command ${
-              JSON.stringify(command)
-            } (valid: run, check, stages)`,
+            : `unknown command ${JSON.stringify(command)} (valid: run, check, stages)`,
         );
     }
   } catch (e) {
@@ -217,9 +212,7 @@ async function runCommand(
     const outputs = manifest.outputs;
     const list = outputs.length ? `: ${outputs.join(", ")}` : "";
     stdout(
-      `wrote ${outputs.length} output${
-        outputs.length === 1 ? "" : "s"
-      } to ${outDir}${list}`,
+      `wrote ${outputs.length} output${outputs.length === 1 ? "" : "s"} to ${outDir}${list}`,
     );
     stdout(`manifest: ${join(outDir, MANIFEST)}`);
     return 0;

@@ -42,7 +42,7 @@ export function stagesMarkdown(registry: StageRegistry): string {
       "",
       `## \`${stage.name}\` (version ${stage.version})`,
       "",
-      ...wrap(stage.description, 80),
+      ...wrap(stage.description, 100), // deno.json fmt.lineWidth
     );
     lines.push(
       ...portTable("Input", stage.inputs),
@@ -85,9 +85,7 @@ export function stagesText(registry: StageRegistry): string {
       const type = [p.type, p.range].filter(Boolean).join(" ");
       rows.push(["with", p.name, `${type} = ${p.default}`, p.description]);
     }
-    const widths = [0, 1, 2].map((i) =>
-      Math.max(0, ...rows.map((r) => r[i].length))
-    );
+    const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => r[i].length)));
     const body = rows.map((r) =>
       "  " +
       r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join("  ").trimEnd()
@@ -114,11 +112,7 @@ function paramRows(stage: Stage): ParamRow[] {
       notes.length ? `(${notes.join(", ")})` : "",
     ]
       .filter(Boolean).join(" ");
-    const def = p.hasDefault
-      ? formatValue(p.default)
-      : p.required
-      ? "required"
-      : "none";
+    const def = p.hasDefault ? formatValue(p.default) : p.required ? "required" : "none";
     return { ...p, description, default: def };
   });
 }
@@ -139,11 +133,8 @@ function portTable(title: string, ports: Record<string, PortSpec>): string[] {
 function table(head: string[], rows: string[][]): string[] {
   if (rows.length === 0) return [];
   const all = [head, ...rows].map((r) => r.map(cell));
-  const widths = head.map((_, i) =>
-    Math.max(3, ...all.map((r) => r[i].length))
-  );
-  const line = (r: string[]) =>
-    `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  const widths = head.map((_, i) => Math.max(3, ...all.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   const rule = `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`;
   return ["", line(all[0]), rule, ...all.slice(1).map(line)];
 }

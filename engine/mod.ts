@@ -17,12 +17,7 @@
 
 export { main, type MainOptions, USAGE } from "./cli.ts";
 export { STAGES_DOC, stagesMarkdown, stagesText } from "./docs.ts";
-export {
-  APP_NAME,
-  APP_VERSION,
-  type Manifest,
-  type ManifestNode,
-} from "./manifest.ts";
+export { APP_NAME, APP_VERSION, type Manifest, type ManifestNode } from "./manifest.ts";
 export { OutputFolder } from "./output.ts";
 export {
   applySets,
@@ -37,24 +32,7 @@ export {
   where,
 } from "./pipeline.ts";
 export { ProgressBoard, type ProgressState } from "./progress.ts";
-export {
-  INTERRUPTED,
-  MANIFEST,
-  type RunOptions,
-  runPlan,
-  type RunResult,
-} from "./run.ts";
-export {
-  describeParam,
-  describeParams,
-  formatValue,
-  type ParamInfo,
-} from "./schema.ts";
+export { INTERRUPTED, MANIFEST, type RunOptions, runPlan, type RunResult } from "./run.ts";
+export { describeParam, describeParams, formatValue, type ParamInfo } from "./schema.ts";
 export { teeBatches } from "./tee.ts";
-export {
-  type Edge,
-  formatPlan,
-  type Plan,
-  type PlanNode,
-  validate,
-} from "./validate.ts";
+export { type Edge, formatPlan, type Plan, type PlanNode, validate } from "./validate.ts";

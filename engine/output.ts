@@ -43,9 +43,7 @@ export class OutputFolder {
       rel === "."
     ) {
       throw new Error(
-        `Output path ${
-          JSON.stringify(relPath)
-        } is not inside the output folder`,
+        `Output path ${JSON.stringify(relPath)} is not inside the output folder`,
       );
     }
     const final = join(this.dir, rel);

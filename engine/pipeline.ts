@@ -9,14 +9,7 @@
  */
 
 import { dirname, isAbsolute, relative, resolve } from "node:path";
-import {
-  isMap,
-  isScalar,
-  LineCounter,
-  type Node,
-  type Pair,
-  parseDocument,
-} from "yaml";
+import { isMap, isScalar, LineCounter, type Node, type Pair, parseDocument } from "yaml";
 import { parse as parseYaml } from "yaml";
 import { q, UserError } from "../data/errors.ts";
 
@@ -74,9 +67,7 @@ export interface PipelineSpec {
 
 /** Formats a location for the start of an error message. */
 export function where(loc: Loc): string {
-  return loc.set !== undefined
-    ? `--set ${q(loc.set)}`
-    : `${loc.file}:${loc.line}`;
+  return loc.set !== undefined ? `--set ${q(loc.set)}` : `${loc.file}:${loc.line}`;
 }
 
 /** Throws a one-line error about a location, optionally naming a node. */
@@ -175,7 +166,10 @@ function loadChain(
       });
       continue;
     }
-    const params = new Map(inherited.with);
+    // A node that swaps its stage starts from empty parameters: the base's
+    // belong to the stage it replaced.
+    const swapped = node.stage !== undefined && node.stage.value !== inherited.stage?.value;
+    const params = new Map(swapped ? [] : inherited.with);
     for (const [k, val] of node.with) params.set(k, val);
     nodes.set(id, {
       id,

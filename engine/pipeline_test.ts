@@ -77,8 +77,7 @@ nodes:
     async () => {
       const bad = await tempFiles({
         "base.yaml": BASE,
-        "child.yaml":
-          "extends: base.yaml\nnodes:\n  tiles:\n    with: {stride: 0}\n",
+        "child.yaml": "extends: base.yaml\nnodes:\n  tiles:\n    with: {stride: 0}\n",
       });
       const err = userErrorOf(() =>
         validate(loadPipeline(join(bad, "child.yaml")), fakeRegistry())
@@ -189,4 +188,24 @@ Deno.test("parseSet reads VALUE as YAML", async (t) => {
       '--set "a.b=[1,": cannot read the value: Flow sequence must end with a ]',
     );
   });
+});
+
+Deno.test("a child that swaps a node's stage starts from that stage's own parameters", async () => {
+  const dir = await tempFiles({
+    "base.yaml": BASE,
+    "child.yaml": `extends: base.yaml
+nodes:
+  input:
+    stage: synthetic_fragment
+    with: {height: 64}
+  tiles:
+    stage: tile_crop
+    with: {batch: 2}
+`,
+  });
+  const spec = loadPipeline(join(dir, "child.yaml"));
+  const params = (id: string) =>
+    Object.fromEntries([...spec.nodes.get(id)!.with].map(([k, v]) => [k, v.value]));
+  deepEqual(params("input"), { height: 64 });
+  deepEqual(params("tiles"), { tile: 4, stride: 2, batch: 2 }, "same stage: merged");
 });

@@ -64,8 +64,7 @@ export class ProgressBoard {
         bar.end = performance.now();
         this.#render(true);
       },
-      state: () =>
-        bar && { count: bar.count, total: bar.total, unit: bar.unit },
+      state: () => bar && { count: bar.count, total: bar.total, unit: bar.unit },
     };
   }
 

@@ -156,7 +156,9 @@ export async function runPlan(
     };
     if (abortError) throw abortError;
     rec.startMs = ms();
-    const outputs = await node.stage.run(ctx, inputs, node.params);
+    const outputs = await node.stage.run(ctx, inputs, node.params).catch((e) => {
+      throw atNode(e, node.id);
+    });
     const finished = wireOutputs(node, outputs, consumers.get(node.id)!, {
       views,
       rec,
@@ -180,9 +182,7 @@ export async function runPlan(
     const upstream = [
       ...new Set(Object.values(node.inputs).map((e) => ready.get(e.node)!)),
     ];
-    const task = Promise.all(upstream).then(() =>
-      runNode(node, isReady.resolve)
-    );
+    const task = Promise.all(upstream).then(() => runNode(node, isReady.resolve));
     task.catch((e) => {
       isReady.reject(e);
       abort(e);
@@ -296,9 +296,7 @@ function wireOutputs(
       if (readers.length === 0) continue;
       const reader = readers[0].split("\0")[0];
       throw new UserError(
-        `Node ${q(node.id)} has no output ${q(port)} in this run, but node ${
-          q(reader)
-        } reads it`,
+        `Node ${q(node.id)} has no output ${q(port)} in this run, but node ${q(reader)} reads it`,
       );
     }
     if (!isStream(value)) {
@@ -311,9 +309,7 @@ function wireOutputs(
     const branches = readers.length > 1
       ? teeBatches(stream.batches, readers.length)
       : [stream.batches];
-    readers.forEach((reader, i) =>
-      state.views.set(reader, { ...value, batches: branches[i] })
-    );
+    readers.forEach((reader, i) => state.views.set(reader, { ...value, batches: branches[i] }));
   }
   return finished;
 }
@@ -370,11 +366,11 @@ function instrument(
         else rec.batches! += 1;
         return r;
       } catch (e) {
-        settle(e);
-        throw e;
+        const err = atNode(e, rec.id);
+        settle(err);
+        throw err;
       } finally {
-        rec.streamMs =
-          Math.round((rec.streamMs! + performance.now() - t) * 10) / 10;
+        rec.streamMs = Math.round((rec.streamMs! + performance.now() - t) * 10) / 10;
       }
     },
     async return() {
@@ -384,6 +380,15 @@ function instrument(
     },
   };
   return { batches: { [Symbol.asyncIterator]: () => iterator }, finished };
+}
+
+/**
+ * Names the node in a user error raised by its stage or its stream, once:
+ * an error passing through downstream streams keeps the first node's name.
+ */
+export function atNode(e: unknown, id: string): unknown {
+  if (!(e instanceof UserError) || e.message.startsWith("node ")) return e;
+  return new UserError(`node "${id}": ${e.message}`, { cause: e });
 }
 
 async function drain(batches: AsyncIterable<GpuBatch>): Promise<void> {

@@ -2,12 +2,7 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import * as v from "valibot";
 import { join } from "node:path";
 import type { Gpu } from "../kernels/device.ts";
-import {
-  BatchLedger,
-  fakeRegistry,
-  QUICKSTART,
-  tempFiles,
-} from "./_testing.ts";
+import { BatchLedger, fakeRegistry, QUICKSTART, tempFiles } from "./_testing.ts";
 import type { Manifest } from "./manifest.ts";
 import { loadPipeline } from "./pipeline.ts";
 import { MANIFEST, runPlan } from "./run.ts";
@@ -243,8 +238,7 @@ Deno.test("an optional output may be absent unless a node reads it", async () =>
   await rejects(
     runPlan(reads.plan, { outDir: reads.out, progress: false }),
     {
-      message:
-        'Node "input" has no output "labels" in this run, but node "blend" reads it',
+      message: 'Node "input" has no output "labels" in this run, but node "blend" reads it',
     },
   );
 });

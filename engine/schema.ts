@@ -72,9 +72,7 @@ const WRAPPERS = new Set([
 export function describeParams(
   schema: { entries: Record<string, unknown> },
 ): ParamInfo[] {
-  return Object.entries(schema.entries).map(([name, s]) =>
-    describeParam(name, s)
-  );
+  return Object.entries(schema.entries).map(([name, s]) => describeParam(name, s));
 }
 
 /** Describes one parameter schema (an entry of an object schema). */
@@ -96,9 +94,7 @@ export function describeParam(name: string, schema: unknown): ParamInfo {
     if (["nullable", "nullish"].includes(node.type)) nullable = true;
     if (node.default !== undefined && !hasDefault) {
       hasDefault = true;
-      defaultValue = typeof node.default === "function"
-        ? node.default()
-        : node.default;
+      defaultValue = typeof node.default === "function" ? node.default() : node.default;
     }
     node = node.wrapped;
     description ||= findDescription(node);
@@ -168,9 +164,7 @@ function baseWords(
 ): Omit<Words, "range" | "expects"> {
   switch (node.type) {
     case "number": {
-      const integer = checks.some((c) =>
-        c.type === "integer" || c.type === "safe_integer"
-      );
+      const integer = checks.some((c) => c.type === "integer" || c.type === "safe_integer");
       return integer
         ? { article: "an integer", type: "integer", plural: "integers" }
         : { article: "a number", type: "number", plural: "numbers" };

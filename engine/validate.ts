@@ -14,12 +14,7 @@ import { isAbsolute, normalize, resolve } from "node:path";
 import { q } from "../data/errors.ts";
 import type { StageRegistry } from "../stages/registry.ts";
 import type { PortSpec, Stage } from "../stages/types.ts";
-import {
-  fail,
-  type Loc,
-  type NodeSpec,
-  type PipelineSpec,
-} from "./pipeline.ts";
+import { fail, type Loc, type NodeSpec, type PipelineSpec } from "./pipeline.ts";
 import { describeParam, formatValue } from "./schema.ts";
 
 /** An upstream output feeding an input port. */
@@ -99,9 +94,7 @@ function paramsOf(node: NodeSpec, stage: Stage): Record<string, unknown> {
       const valid = names.length ? names.join(", ") : "none";
       fail(
         loc,
-        `unknown parameter ${q(name)} for stage ${
-          q(stage.name)
-        } (valid: ${valid})`,
+        `unknown parameter ${q(name)} for stage ${q(stage.name)} (valid: ${valid})`,
         node.id,
       );
     }
@@ -134,9 +127,7 @@ function paramsOf(node: NodeSpec, stage: Stage): Record<string, unknown> {
       const loc = set?.loc ?? node.stage?.loc ?? node.loc;
       fail(
         loc,
-        `parameter ${q(name)} is ${q(params[name])} but ${
-          q(path)
-        } does not exist`,
+        `parameter ${q(name)} is ${q(params[name])} but ${q(path)} does not exist`,
         node.id,
       );
     }
@@ -150,9 +141,7 @@ function paramsOf(node: NodeSpec, stage: Stage): Record<string, unknown> {
       const loc = node.with.get(name)?.loc ?? node.stage?.loc ?? node.loc;
       fail(
         loc,
-        `parameter ${q(name)} must be a path inside the output folder, got ${
-          q(value)
-        }`,
+        `parameter ${q(name)} must be a path inside the output folder, got ${q(value)}`,
         node.id,
       );
     }
@@ -170,13 +159,9 @@ function badParam(
   const info = describeParam(name, schema);
   const issue = issues[0];
   if (issue.kind === "validation" && issue.type === "check") {
-    return `parameter ${q(name)} is invalid: ${issue.message}, got ${
-      formatValue(value)
-    }`;
+    return `parameter ${q(name)} is invalid: ${issue.message}, got ${formatValue(value)}`;
   }
-  return `parameter ${q(name)} must be ${info.expects}, got ${
-    formatValue(value)
-  }`;
+  return `parameter ${q(name)} must be ${info.expects}, got ${formatValue(value)}`;
 }
 
 function exists(path: string): boolean {
@@ -205,9 +190,7 @@ function connect(
     if (!want) {
       fail(
         ref.loc,
-        `stage ${q(stage.name)} has no input ${q(port)} (inputs: ${
-          inputNames.join(", ")
-        })`,
+        `stage ${q(stage.name)} has no input ${q(port)} (inputs: ${inputNames.join(", ")})`,
         node.id,
       );
     }
@@ -235,9 +218,9 @@ function connect(
     if (!compatible(want, give)) {
       fail(
         ref.loc,
-        `input ${q(port)} wants ${kindText(want, give)} but ${
-          q(ref.ref)
-        } gives ${kindText(give, want)}`,
+        `input ${q(port)} wants ${kindText(want, give)} but ${q(ref.ref)} gives ${
+          kindText(give, want)
+        }`,
         node.id,
       );
     }
@@ -266,9 +249,7 @@ function compatible(want: PortSpec, give: PortSpec): boolean {
 
 /** "tiles", or "tiles (f32)" when the dtypes are what differs. */
 function kindText(port: PortSpec, other: PortSpec): string {
-  return port.kind === other.kind && port.dtype
-    ? `${port.kind} (${port.dtype})`
-    : port.kind;
+  return port.kind === other.kind && port.dtype ? `${port.kind} (${port.dtype})` : port.kind;
 }
 
 /** Kahn's algorithm, choosing the earliest node in file order among the ready ones. */
@@ -283,9 +264,7 @@ function topoOrder(
   const order: PlanNode[] = [];
   const done = new Set<string>();
   while (order.length < ids.length) {
-    const next = ids.find((id) =>
-      !done.has(id) && [...deps.get(id)!].every((d) => done.has(d))
-    );
+    const next = ids.find((id) => !done.has(id) && [...deps.get(id)!].every((d) => done.has(d)));
     if (next === undefined) {
       throw cycleError(
         spec,
@@ -342,21 +321,15 @@ export function formatPlan(plan: Plan): string[] {
   const width = Math.max(0, ...plan.nodes.map((n) => n.id.length));
   const lines = [head];
   plan.nodes.forEach((node, i) => {
-    const from = Object.entries(node.inputs).map(([port, e]) =>
-      `${port}<-${e.node}.${e.port}`
-    );
-    const params = Object.entries(node.params).map(([k, val]) =>
-      `${k}=${formatValue(val)}`
-    );
+    const from = Object.entries(node.inputs).map(([port, e]) => `${port}<-${e.node}.${e.port}`);
+    const params = Object.entries(node.params).map(([k, val]) => `${k}=${formatValue(val)}`);
     const parts = [
       `${node.stage.name}@${node.stage.version}`,
       ...from,
       ...params,
     ];
     lines.push(
-      `  ${String(i + 1).padStart(2)}. ${node.id.padEnd(width)}  ${
-        parts.join(" ")
-      }`,
+      `  ${String(i + 1).padStart(2)}. ${node.id.padEnd(width)}  ${parts.join(" ")}`,
     );
   });
   if (spec.overrides.length) lines.push(`  --set ${spec.overrides.join(" ")}`);

@@ -1,12 +1,7 @@
 import { deepEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { UserError } from "../data/errors.ts";
-import {
-  fakeRegistry,
-  QUICKSTART,
-  tempFiles,
-  userErrorOf,
-} from "./_testing.ts";
+import { fakeRegistry, QUICKSTART, tempFiles, userErrorOf } from "./_testing.ts";
 import { applySets, loadPipeline, parseSet } from "./pipeline.ts";
 import { formatPlan, validate } from "./validate.ts";
 

@@ -7,7 +7,10 @@ Deno.test("tolerance grows with magnitude", () => {
 });
 
 Deno.test("failures name the worst element, and NaN never passes", () => {
-  assert.throws(() => assertClose([1, 2, 9], [1, 2, 3], {}, "x"), /x: 1 of 3 elements .* worst at 2: actual 9, expected 3/);
+  assert.throws(
+    () => assertClose([1, 2, 9], [1, 2, 3], {}, "x"),
+    /x: 1 of 3 elements .* worst at 2: actual 9, expected 3/,
+  );
   assert.ok(!compareArrays([NaN], [1]).ok);
   assert.equal(compareArrays([3, 4], [3, 4]).relL2, 0);
 });

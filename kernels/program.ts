@@ -116,15 +116,25 @@ export class KernelCache {
 }
 
 /** Replaces `{{NAME}}` placeholders; an unknown placeholder is a programming error. */
-export function expand(source: string, defines: Record<string, string | number>, name: string): string {
+export function expand(
+  source: string,
+  defines: Record<string, string | number>,
+  name: string,
+): string {
   return source.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
-    if (!(k in defines)) throw new Error(`Kernel "${name}" uses placeholder {{${k}}} with no value`);
+    if (!(k in defines)) {
+      throw new Error(`Kernel "${name}" uses placeholder {{${k}}} with no value`);
+    }
     return String(defines[k]);
   });
 }
 
 /** Splits `invocations` into a workgroup grid under the per-dimension limit. */
-export function grid(invocations: number, workgroupSize: number, maxPerDim: number): [number, number] {
+export function grid(
+  invocations: number,
+  workgroupSize: number,
+  maxPerDim: number,
+): [number, number] {
   const groups = Math.max(1, Math.ceil(invocations / workgroupSize));
   if (groups <= maxPerDim) return [groups, 1];
   const y = Math.ceil(groups / maxPerDim);
@@ -233,7 +243,11 @@ export class Recorder {
         pass?.end();
         pass = enc.beginComputePass({
           label: d.kernel.key,
-          timestampWrites: { querySet: query!, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+          timestampWrites: {
+            querySet: query!,
+            beginningOfPassWriteIndex: 2 * i,
+            endOfPassWriteIndex: 2 * i + 1,
+          },
         });
       } else {
         pass ??= enc.beginComputePass({ label: this.#label });
@@ -243,9 +257,15 @@ export class Recorder {
       ];
       d.bindings.forEach((b, j) => {
         const bb = "shape" in b ? { buffer: b.buffer, offset: 0, size: b.byteLength } : b;
-        entries.push({ binding: j + 1, resource: { buffer: bb.buffer, offset: bb.offset ?? 0, size: bb.size } });
+        entries.push({
+          binding: j + 1,
+          resource: { buffer: bb.buffer, offset: bb.offset ?? 0, size: bb.size },
+        });
       });
-      const bg = device.createBindGroup({ layout: d.kernel.pipeline.getBindGroupLayout(0), entries });
+      const bg = device.createBindGroup({
+        layout: d.kernel.pipeline.getBindGroupLayout(0),
+        entries,
+      });
       pass.setPipeline(d.kernel.pipeline);
       pass.setBindGroup(0, bg);
       const [x, y] = grid(d.invocations, d.kernel.workgroupSize, maxDim);
@@ -259,7 +279,10 @@ export class Recorder {
         usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
       });
       enc.resolveQuerySet(query, 0, 2 * nd, qbuf, 0);
-      resolved = device.createBuffer({ size: 16 * nd, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      resolved = device.createBuffer({
+        size: 16 * nd,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
       enc.copyBufferToBuffer(qbuf, 0, resolved, 0, 16 * nd);
     }
     device.queue.submit([enc.finish()]);

@@ -5,7 +5,10 @@ import { downloadTensor, emptyTensor } from "./tensor.ts";
 
 Deno.test("placeholders expand from a closed set and unknown ones are errors", () => {
   assert.equal(expand("a {{WG}} b {{T}}", { WG: 64, T: "f32" }, "k"), "a 64 b f32");
-  assert.throws(() => expand("{{X}}", {}, "k"), /Kernel "k" uses placeholder \{\{X\}\} with no value/);
+  assert.throws(
+    () => expand("{{X}}", {}, "k"),
+    /Kernel "k" uses placeholder \{\{X\}\} with no value/,
+  );
 });
 
 Deno.test("cache keys are readable and independent of define order", () => {

@@ -82,7 +82,12 @@ export class GpuTensor {
  * t.release();
  * ```
  */
-export function emptyTensor(gpu: Gpu, shape: readonly number[], dtype: DType, label?: string): GpuTensor {
+export function emptyTensor(
+  gpu: Gpu,
+  shape: readonly number[],
+  dtype: DType,
+  label?: string,
+): GpuTensor {
   const bytes = Math.max(4, Math.ceil((numel(shape) * BYTES[dtype]) / 4) * 4);
   return new GpuTensor(gpu, shape, dtype, gpu.pool.acquire(bytes, label ?? `${dtype}[${shape}]`));
 }

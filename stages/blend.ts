@@ -14,7 +14,12 @@ import type { ImagePort, MapStream, Stage } from "./types.ts";
 
 const params = v.object({
   channel: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(0), v.description("Which channel of the maps to output")),
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.description("Which channel of the maps to output"),
+    ),
     0,
   ),
 });
@@ -25,15 +30,27 @@ export const blend: Stage<v.InferOutput<typeof params>> = {
   version: "1",
   description: "Blend overlapping tile maps into one fragment map (uniform weights, as the seed)",
   params,
-  inputs: { maps: { kind: "maps", dtype: "f32", shape: "(B, C, T, T)", description: "Tile maps with origins" } },
+  inputs: {
+    maps: {
+      kind: "maps",
+      dtype: "f32",
+      shape: "(B, C, T, T)",
+      description: "Tile maps with origins",
+    },
+  },
   outputs: {
-    image: { kind: "image", dtype: "f32", shape: "(H, W)", description: "Mean of the maps covering each pixel; 0 where none" },
+    image: {
+      kind: "image",
+      dtype: "f32",
+      shape: "(H, W)",
+      description: "Mean of the maps covering each pixel; 0 where none",
+    },
   },
   async run(ctx, inputs, p) {
     const maps = inputs.maps as MapStream;
     if (p.channel >= maps.channels) {
       throw new UserError(
-        `node "${ctx.node}": parameter "channel" must be below the maps' ${maps.channels} channels, got ${p.channel}`,
+        `parameter "channel" must be below the maps' ${maps.channels} channels, got ${p.channel}`,
       );
     }
     const gpu = await ctx.gpu();

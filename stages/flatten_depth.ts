@@ -24,8 +24,17 @@ export const flattenDepth: Stage<v.InferOutput<typeof params>> = {
   version: "1",
   description: "Reduce tile batches over depth (max or mean) on the GPU",
   params,
-  inputs: { tiles: { kind: "tiles", dtype: "f32", shape: "(B, C, D, T, T)", description: "Tile batches" } },
-  outputs: { maps: { kind: "maps", dtype: "f32", shape: "(B, C, T, T)", description: "Depth-reduced tile maps" } },
+  inputs: {
+    tiles: { kind: "tiles", dtype: "f32", shape: "(B, C, D, T, T)", description: "Tile batches" },
+  },
+  outputs: {
+    maps: {
+      kind: "maps",
+      dtype: "f32",
+      shape: "(B, C, T, T)",
+      description: "Depth-reduced tile maps",
+    },
+  },
   run(ctx, inputs, p) {
     const tiles = inputs.tiles as TileStream;
     const out: MapStream = {

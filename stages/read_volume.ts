@@ -19,18 +19,36 @@ const params = v.object({
     v.description("Kaggle fragment folder (surface_volume/NN.tif) or Zarr array/group"),
   ),
   array: v.optional(
-    v.pipe(v.string(), v.description("Array inside a Zarr group (default: surface, or the group's only 3D array)")),
+    v.pipe(
+      v.string(),
+      v.description("Array inside a Zarr group (default: surface, or the group's only 3D array)"),
+    ),
   ),
-  start: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.description("First layer of the depth window")), 0),
+  start: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.description("First layer of the depth window"),
+    ),
+    0,
+  ),
   count: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(0), v.description("Layers in the window; 0 means to the last layer")),
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.description("Layers in the window; 0 means to the last layer"),
+    ),
     0,
   ),
   reverse: v.optional(v.pipe(v.boolean(), v.description("Read the window bottom-up")), false),
   normalize: v.optional(
     v.pipe(
       v.picklist(["seed", "u16", "u8", "none"]),
-      v.description("seed: (v >> 8) / 255 as the 1st place; u16: v / 65535; u8: v / 255; none: raw values"),
+      v.description(
+        "seed: (v >> 8) / 255 as the 1st place; u16: v / 65535; u8: v / 255; none: raw values",
+      ),
     ),
     "seed",
   ),
@@ -43,14 +61,33 @@ export type ReadVolumeParams = v.InferOutput<typeof params>;
 export const readVolume: Stage<ReadVolumeParams> = {
   name: "read_volume",
   version: "1",
-  description: "Open a Kaggle fragment folder or a Zarr volume through a depth window (read lazily)",
+  description:
+    "Open a Kaggle fragment folder or a Zarr volume through a depth window (read lazily)",
   params,
   pathParams: ["path"],
   inputs: {},
   outputs: {
-    volume: { kind: "volume", shape: "(D, H, W)", description: "The windowed volume, read by row bands on demand" },
-    mask: { kind: "image", dtype: "u8", shape: "(H, W)", range: [0, 255], description: "Papyrus mask (255 = papyrus), when the input has one", optional: true },
-    labels: { kind: "image", dtype: "u8", shape: "(H, W)", range: [0, 255], description: "Ink labels (255 = ink), when the input has them", optional: true },
+    volume: {
+      kind: "volume",
+      shape: "(D, H, W)",
+      description: "The windowed volume, read by row bands on demand",
+    },
+    mask: {
+      kind: "image",
+      dtype: "u8",
+      shape: "(H, W)",
+      range: [0, 255],
+      description: "Papyrus mask (255 = papyrus), when the input has one",
+      optional: true,
+    },
+    labels: {
+      kind: "image",
+      dtype: "u8",
+      shape: "(H, W)",
+      range: [0, 255],
+      description: "Ink labels (255 = ink), when the input has them",
+      optional: true,
+    },
   },
   async run(ctx, _inputs, p) {
     const window = { start: p.start, count: p.count || undefined, reverse: p.reverse };
@@ -60,11 +97,16 @@ export const readVolume: Stage<ReadVolumeParams> = {
     for (const [name, img] of [["mask", mask], ["labels", labels]] as const) {
       if (img && (img.height !== height || img.width !== width)) {
         throw new UserError(
-          `node "${ctx.node}": the ${name} of "${p.path}" is ${img.width}x${img.height} but the volume is ${width}x${height}`,
+          `the ${name} of "${p.path}" is ${img.width}x${img.height} but the volume is ${width}x${height}`,
         );
       }
     }
-    ctx.debug(1, `${source.format} ${source.shape.join("x")} ${source.dtype}, layers ${source.layers.join(",")}`);
+    ctx.debug(
+      1,
+      `${source.format} ${source.shape.join("x")} ${source.dtype}, layers ${
+        source.layers.join(",")
+      }`,
+    );
     const volume: VolumePort = {
       kind: "volume",
       source,

@@ -20,11 +20,19 @@ const params = v.object({
   seed: v.optional(int(0, 2 ** 31 - 1, "Generator seed: the same seed gives the same fragment"), 1),
   dtype: v.optional(v.pipe(v.picklist(["uint16", "uint8"]), v.description("Voxel type")), "uint16"),
   ink_contrast: v.optional(
-    v.pipe(v.number(), v.minValue(0), v.maxValue(1), v.description("Brightness the ink adds, as a fraction of the papyrus span")),
+    v.pipe(
+      v.number(),
+      v.minValue(0),
+      v.maxValue(1),
+      v.description("Brightness the ink adds, as a fraction of the papyrus span"),
+    ),
     0.08,
   ),
   normalize: v.optional(
-    v.pipe(v.picklist(["seed", "u16", "u8", "none"]), v.description("Voxel normalisation applied when tiles are cropped")),
+    v.pipe(
+      v.picklist(["seed", "u16", "u8", "none"]),
+      v.description("Voxel normalisation applied when tiles are cropped"),
+    ),
     "seed",
   ),
 });
@@ -37,9 +45,25 @@ export const syntheticFragment: Stage<v.InferOutput<typeof params>> = {
   params,
   inputs: {},
   outputs: {
-    volume: { kind: "volume", shape: "(D, H, W)", description: "The generated volume, read lazily" },
-    mask: { kind: "image", dtype: "u8", shape: "(H, W)", range: [0, 255], description: "Papyrus mask (255 = papyrus)" },
-    labels: { kind: "image", dtype: "u8", shape: "(H, W)", range: [0, 255], description: "Ink labels (255 = ink)" },
+    volume: {
+      kind: "volume",
+      shape: "(D, H, W)",
+      description: "The generated volume, read lazily",
+    },
+    mask: {
+      kind: "image",
+      dtype: "u8",
+      shape: "(H, W)",
+      range: [0, 255],
+      description: "Papyrus mask (255 = papyrus)",
+    },
+    labels: {
+      kind: "image",
+      dtype: "u8",
+      shape: "(H, W)",
+      range: [0, 255],
+      description: "Ink labels (255 = ink)",
+    },
   },
   run(_ctx, _inputs, p) {
     const frag = generate({

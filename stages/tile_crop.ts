@@ -21,7 +21,13 @@ import { BlockGrid, gcd, paddedSize, tileOrigins } from "./tiling.ts";
 
 const params = v.object({
   tile: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(8), v.multipleOf(4), v.description("Tile edge in pixels")),
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(8),
+      v.multipleOf(4),
+      v.description("Tile edge in pixels"),
+    ),
     256,
   ),
   stride: v.optional(
@@ -34,20 +40,30 @@ const params = v.object({
     0,
   ),
   batch: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256), v.description("Tiles per GPU batch")),
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.maxValue(256),
+      v.description("Tiles per GPU batch"),
+    ),
     4,
   ),
   padding: v.optional(
     v.pipe(
       v.picklist(["seed", "minimal"]),
-      v.description("seed: pad by tile - dim % tile (a whole extra tile when divisible); minimal: to the next multiple"),
+      v.description(
+        "seed: pad by tile - dim % tile (a whole extra tile when divisible); minimal: to the next multiple",
+      ),
     ),
     "seed",
   ),
   keep: v.optional(
     v.pipe(
       v.picklist(["nonzero", "all"]),
-      v.description("nonzero: keep a tile if any voxel is non-zero (the seed); all: keep every grid position"),
+      v.description(
+        "nonzero: keep a tile if any voxel is non-zero (the seed); all: keep every grid position",
+      ),
     ),
     "nonzero",
   ),
@@ -69,7 +85,8 @@ export type TileCropParams = v.InferOutput<typeof params>;
 export const tileCrop: Stage<TileCropParams> = {
   name: "tile_crop",
   version: "1",
-  description: "Crop a volume into normalised float32 tile batches on the GPU (seed padding and tile selection)",
+  description:
+    "Crop a volume into normalised float32 tile batches on the GPU (seed padding and tile selection)",
   params,
   inputs: {
     volume: { kind: "volume", description: "The volume to tile" },
@@ -88,7 +105,7 @@ export const tileCrop: Stage<TileCropParams> = {
     const stride = p.stride === 0 ? p.tile / 4 : p.stride;
     if (!Number.isInteger(stride) || stride < 1 || stride > p.tile) {
       throw new UserError(
-        `node "${ctx.node}": parameter "stride" must be an integer between 1 and the tile (${p.tile}), got ${stride}`,
+        `parameter "stride" must be an integer between 1 and the tile (${p.tile}), got ${stride}`,
       );
     }
     const stream = tileStream(ctx.gpu, vol, { ...p, stride }, (n) => ctx.progress.tick(n));
@@ -153,7 +170,12 @@ async function* generate(
   const perWord = 32 / bits;
   const pitch = Math.ceil(width / perWord) * perWord;
   const ringRows = o.tile;
-  const ring = emptyTensor(gpu, [depth, ringRows, pitch], bits === 8 ? "u8" : "u16", "tile_crop/ring");
+  const ring = emptyTensor(
+    gpu,
+    [depth, ringRows, pitch],
+    bits === 8 ? "u8" : "u16",
+    "tile_crop/ring",
+  );
   const blocks = new BlockGrid(grid.paddedHeight, grid.paddedWidth, gcd(o.tile, o.stride));
   const ringView = { tensor: ring, height, width };
   let loaded = 0; // rows [0, loaded) have been read
@@ -226,14 +248,20 @@ function uploadSlab(
   let src = slab;
   if (pitch !== width) {
     src = new (slab.constructor as Uint16ArrayConstructor)(depth * rows * pitch);
-    for (let r = 0; r < depth * rows; r++) src.set(slab.subarray(r * width, (r + 1) * width), r * pitch);
+    for (let r = 0; r < depth * rows; r++) {
+      src.set(slab.subarray(r * width, (r + 1) * width), r * pitch);
+    }
   }
   const slot = y0 % ringRows;
   const first = Math.min(rows, ringRows - slot);
   for (let z = 0; z < depth; z++) {
     const layer = z * rows * pitch;
     const put = (fromRow: number, n: number, toSlot: number) => {
-      const bytes = new Uint8Array(src.buffer as ArrayBuffer, src.byteOffset + (layer + fromRow * pitch) * bpe, n * pitch * bpe);
+      const bytes = new Uint8Array(
+        src.buffer as ArrayBuffer,
+        src.byteOffset + (layer + fromRow * pitch) * bpe,
+        n * pitch * bpe,
+      );
       gpu.device.queue.writeBuffer(ring.buffer, ((z * ringRows + toSlot) * pitch) * bpe, bytes);
     };
     put(0, first, slot);

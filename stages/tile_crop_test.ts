@@ -21,7 +21,12 @@ function sparseVolume(d: number, h: number, w: number): Uint16Array {
   return v;
 }
 
-async function runStream(data: Uint16Array, shape: [number, number, number], o: TileStreamOptions, mask?: Uint8Array) {
+async function runStream(
+  data: Uint16Array,
+  shape: [number, number, number],
+  o: TileStreamOptions,
+  mask?: Uint8Array,
+) {
   const vol = {
     kind: "volume" as const,
     source: memoryVolume(data, shape),
@@ -34,14 +39,24 @@ async function runStream(data: Uint16Array, shape: [number, number, number], o: 
     const host = await downloadTensor(b.tensor) as Float32Array;
     const n = shape[0] * o.tile * o.tile;
     for (let i = 0; i < b.count; i++) {
-      tiles.push({ origin: [b.origins[2 * i], b.origins[2 * i + 1]], data: host.slice(i * n, (i + 1) * n) });
+      tiles.push({
+        origin: [b.origins[2 * i], b.origins[2 * i + 1]],
+        data: host.slice(i * n, (i + 1) * n),
+      });
     }
     b.release();
   }
   return { stream, tiles };
 }
 
-const base: TileStreamOptions = { tile: 16, stride: 4, batch: 5, padding: "seed", keep: "nonzero", min_mask_coverage: 0 };
+const base: TileStreamOptions = {
+  tile: 16,
+  stride: 4,
+  batch: 5,
+  padding: "seed",
+  keep: "nonzero",
+  min_mask_coverage: 0,
+};
 
 Deno.test("tile_crop streams the seed's tiles, in raster order, equal to the reference", async () => {
   const shape: [number, number, number] = [3, 61, 70];
@@ -57,7 +72,9 @@ Deno.test("tile_crop streams the seed's tiles, in raster order, equal to the ref
       let any = false;
       for (let z = 0; z < 3 && !any; z++) {
         for (let y = y0; y < Math.min(y0 + 16, 61) && !any; y++) {
-          for (let x = x0; x < Math.min(x0 + 16, 70); x++) if (data[(z * 61 + y) * 70 + x]) any = true;
+          for (let x = x0; x < Math.min(x0 + 16, 70); x++) {
+            if (data[(z * 61 + y) * 70 + x]) any = true;
+          }
         }
       }
       if (any) expected.push([y0, x0]);
@@ -66,7 +83,12 @@ Deno.test("tile_crop streams the seed's tiles, in raster order, equal to the ref
   assert.ok(expected.length < ys.length * xs.length, "the test volume must drop some tiles");
   assert.deepEqual(tiles.map((t) => t.origin), expected);
   for (const t of tiles) {
-    assertClose(t.data, tileCropRef(data, shape, 16, t.origin, "seed"), { atol: 0, rtol: 0 }, `tile ${t.origin}`);
+    assertClose(
+      t.data,
+      tileCropRef(data, shape, 16, t.origin, "seed"),
+      { atol: 0, rtol: 0 },
+      `tile ${t.origin}`,
+    );
   }
 });
 
@@ -77,8 +99,15 @@ Deno.test("tile_crop keeps every position with keep=all and filters by mask cove
   assert.equal(all.tiles.length, all.stream.total);
   const mask = new Uint8Array(40 * 36);
   for (let y = 0; y < 20; y++) mask.fill(255, y * 36, (y + 1) * 36); // top half only
-  const masked = await runStream(data, shape, { ...base, keep: "all", stride: 8, min_mask_coverage: 0.5 }, mask);
-  for (const t of masked.tiles) assert.ok(t.origin[0] <= 12, `tile ${t.origin} is mostly outside the mask`);
+  const masked = await runStream(data, shape, {
+    ...base,
+    keep: "all",
+    stride: 8,
+    min_mask_coverage: 0.5,
+  }, mask);
+  for (const t of masked.tiles) {
+    assert.ok(t.origin[0] <= 12, `tile ${t.origin} is mostly outside the mask`);
+  }
   assert.ok(masked.tiles.length > 0);
 });
 
@@ -86,7 +115,11 @@ Deno.test("tile_crop releases its GPU memory when the consumer stops early", asy
   const gpu = await getGpu();
   const before = gpu.pool.stats().inUseBytes;
   const shape: [number, number, number] = [2, 64, 64];
-  const vol = { kind: "volume" as const, source: memoryVolume(sparseVolume(...shape), shape), normalize: "u16" as const };
+  const vol = {
+    kind: "volume" as const,
+    source: memoryVolume(sparseVolume(...shape), shape),
+    normalize: "u16" as const,
+  };
   const stream = tileStream(getGpu, vol, base);
   for await (const b of stream.batches) {
     b.release();

@@ -18,6 +18,7 @@ import type * as v from "valibot";
 import type { Gpu } from "../kernels/device.ts";
 import type { GpuTensor } from "../kernels/tensor.ts";
 import type { VolumeSource } from "../data/volume.ts";
+import type { Image2D } from "../data/image.ts";
 
 /** The kinds of value a port can carry. */
 export type PortKind =
@@ -71,12 +72,8 @@ export interface VolumePort {
  */
 export type Normalization = "seed" | "u16" | "u8" | "none";
 
-/** A host-side 2D image in row-major order. */
-export interface Image2D {
-  height: number;
-  width: number;
-  data: Uint8Array | Uint16Array | Float32Array;
-}
+/** A host-side 2D image in row-major order (the data layer's type). */
+export type { Image2D };
 
 /** Where a tile or map sits in the (padded) fragment. */
 export interface TileGrid {

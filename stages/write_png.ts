@@ -9,12 +9,17 @@ import { writePng as writePngFile } from "../data/png.ts";
 import type { Image2D, ImagePort, Stage } from "./types.ts";
 
 const params = v.object({
-  path: v.optional(v.pipe(v.string(), v.minLength(1), v.description("Output file, relative to the run folder")), "image.png"),
+  path: v.optional(
+    v.pipe(v.string(), v.minLength(1), v.description("Output file, relative to the run folder")),
+    "image.png",
+  ),
   bit_depth: v.optional(v.pipe(v.picklist([8, 16]), v.description("Bits per pixel")), 8),
   scale: v.optional(
     v.pipe(
       v.picklist(["unit", "minmax", "none"]),
-      v.description("unit: [0, 1] to the full range; minmax: the image's own range; none: values as they are"),
+      v.description(
+        "unit: [0, 1] to the full range; minmax: the image's own range; none: values as they are",
+      ),
     ),
     "unit",
   ),
@@ -35,13 +40,20 @@ export const writePng: Stage<WritePngParams> = {
   async run(ctx, inputs, p) {
     const { image } = inputs.image as ImagePort;
     const data = quantize(image, p.bit_depth, p.scale);
-    await ctx.writeOutput(p.path, (tmp) => writePngFile(tmp, { ...image, data }, { bitDepth: p.bit_depth }));
+    await ctx.writeOutput(
+      p.path,
+      (tmp) => writePngFile(tmp, { ...image, data }, { bitDepth: p.bit_depth }),
+    );
     return { files: { kind: "files", files: [p.path] } };
   },
 };
 
 /** Maps image values to integers of `bits` bits (rounding, clipping, NaN as 0). */
-export function quantize(image: Image2D, bits: 8 | 16, scale: "unit" | "minmax" | "none"): Uint8Array | Uint16Array {
+export function quantize(
+  image: Image2D,
+  bits: 8 | 16,
+  scale: "unit" | "minmax" | "none",
+): Uint8Array | Uint16Array {
   const max = bits === 8 ? 255 : 65535;
   const src = image.data;
   let lo = 0;

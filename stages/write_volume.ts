@@ -13,11 +13,20 @@ import type { Image2D, Stage, VolumePort } from "./types.ts";
 
 const params = v.object({
   path: v.optional(
-    v.pipe(v.string(), v.minLength(1), v.description("Output Zarr group, relative to the run folder")),
+    v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.description("Output Zarr group, relative to the run folder"),
+    ),
     "volume.zarr",
   ),
   chunk: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(16), v.description("Chunk height and width; chunks hold every layer")),
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(16),
+      v.description("Chunk height and width; chunks hold every layer"),
+    ),
     256,
   ),
   compressor: v.optional(
@@ -46,7 +55,11 @@ export const writeVolume: Stage<WriteVolumeParams> = {
       await Deno.mkdir(tmp, { recursive: true });
       await Deno.writeTextFile(
         `${tmp}/zarr.json`,
-        JSON.stringify({ zarr_format: 3, node_type: "group", attributes: { source: src.path, layers: src.layers } }),
+        JSON.stringify({
+          zarr_format: 3,
+          node_type: "group",
+          attributes: { source: src.path, layers: src.layers },
+        }),
       );
       const surface = await createZarrV3(`${tmp}/surface`, {
         shape: [depth, height, width],
@@ -57,7 +70,11 @@ export const writeVolume: Stage<WriteVolumeParams> = {
       ctx.progress.start(height, "rows");
       for (let y = 0; y < height; y += p.chunk) {
         const rows = Math.min(p.chunk, height - y);
-        await surface.writeRegion([0, y, 0], [depth, rows, width], await src.readRegion(y, y + rows, 0, width));
+        await surface.writeRegion(
+          [0, y, 0],
+          [depth, rows, width],
+          await src.readRegion(y, y + rows, 0, width),
+        );
         ctx.progress.tick(rows);
       }
       await surface.close();
@@ -70,9 +87,23 @@ export const writeVolume: Stage<WriteVolumeParams> = {
   },
 };
 
-async function write2d(path: string, img: Image2D, chunk: number, compressor: WriteVolumeParams["compressor"]) {
-  const dtype = img.data instanceof Uint8Array ? "uint8" : img.data instanceof Uint16Array ? "uint16" : "float32";
-  const w = await createZarrV3(path, { shape: [img.height, img.width], dtype, chunks: [chunk, chunk], compressor });
+async function write2d(
+  path: string,
+  img: Image2D,
+  chunk: number,
+  compressor: WriteVolumeParams["compressor"],
+) {
+  const dtype = img.data instanceof Uint8Array
+    ? "uint8"
+    : img.data instanceof Uint16Array
+    ? "uint16"
+    : "float32";
+  const w = await createZarrV3(path, {
+    shape: [img.height, img.width],
+    dtype,
+    chunks: [chunk, chunk],
+    compressor,
+  });
   await w.writeRegion([0, 0], [img.height, img.width], img.data);
   await w.close();
 }

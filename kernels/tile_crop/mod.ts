@@ -42,7 +42,9 @@ export function recordTileCrop(
 ): void {
   const [layers, rows, pitch] = ring.tensor.shape;
   const tile = out.shape[out.shape.length - 1];
-  if (tile % 16 !== 0) throw new Error(`tile_crop needs a tile that is a multiple of 16, got ${tile}`);
+  if (tile % 16 !== 0) {
+    throw new Error(`tile_crop needs a tile that is a multiple of 16, got ${tile}`);
+  }
   const bits = ring.tensor.dtype === "u8" ? 8 : 16;
   const effective = bits === 8 && mode !== "none" ? "u8" : mode;
   const kernel = gpu.kernels.get({

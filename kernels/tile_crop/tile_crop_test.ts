@@ -22,7 +22,11 @@ async function check(
   try {
     const [d, h, w] = [3, 37, 44]; // w divisible by 4 so it is also the pitch
     const vol = randomVolume(d * h * w, bits);
-    const ring = { tensor: uploadTensor(gpu, [d, h, w], bits === 8 ? "u8" : "u16", vol), height: h, width: w };
+    const ring = {
+      tensor: uploadTensor(gpu, [d, h, w], bits === 8 ? "u8" : "u16", vol),
+      height: h,
+      width: w,
+    };
     const tile = 16;
     // Aligned and unaligned interior runs, and runs over the right and bottom edges.
     const origins: [number, number][] = [[0, 0], [8, 12], [5, 7], [1, 13], [24, 32], [36, 40]];
