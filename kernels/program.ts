@@ -213,8 +213,9 @@ export class Recorder {
     this.#dispatches.forEach((d, i) => host.set(Array.from(d.uniforms), offsets[i] / 4));
     device.queue.writeBuffer(ubuf, 0, host);
 
-    const timing = this.#timestamps && debugLevel() >= 3;
     const nd = this.#dispatches.length;
+    // A query set holds at most 4096 queries; larger batches go untimed.
+    const timing = this.#timestamps && debugLevel() >= 3 && nd > 0 && nd <= 2048;
     const query = timing ? device.createQuerySet({ type: "timestamp", count: 2 * nd }) : undefined;
     const maxDim = this.#adapter.limits.maxComputeWorkgroupsPerDimension;
     const enc = device.createCommandEncoder({ label: this.#label });

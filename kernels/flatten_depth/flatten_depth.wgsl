@@ -15,9 +15,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-fn add_f32(a: f32, b: f32) -> f32 {
-  return a + b;
-}
+const reduce_max: u32 = 0u;
+const reduce_mean: u32 = 1u;
+const REDUCE: u32 = reduce_{{REDUCE}};
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -31,7 +31,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var acc = x[at];
   for (var d = 1u; d < p.depth; d++) {
     at += p.plane;
-    acc = {{REDUCE}}(acc, x[at]);
+    if (REDUCE == reduce_max) {
+      acc = max(acc, x[at]);
+    } else {
+      acc += x[at];
+    }
   }
-  y[p.out_base + i] = acc{{FINISH}};
+  if (REDUCE == reduce_mean) {
+    acc /= f32(p.depth);
+  }
+  y[p.out_base + i] = acc;
 }

@@ -26,9 +26,7 @@ export function recordFlattenDepth(
   const kernel = gpu.kernels.get({
     name: "flatten_depth",
     source,
-    defines: reduce === "max"
-      ? { REDUCE: "max", FINISH: "" }
-      : { REDUCE: "add_f32", FINISH: ` / f32(p.depth)` },
+    defines: { REDUCE: reduce },
   });
   const plane = h * w;
   const stackBytes = d * plane * 4;
