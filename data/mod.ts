@@ -51,3 +51,4 @@ export {
   type ZarrWriteDtype,
   type ZarrWriter,
 } from "./zarr.ts";
+export { decodeNpy, encodeNpy, type NpyArray, readNpy, writeNpy } from "./npy.ts";

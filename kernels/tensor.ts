@@ -37,6 +37,7 @@ export class GpuTensor {
   readonly dtype: DType;
   readonly buffer: GPUBuffer;
   #released = false;
+  #borrowed = false;
 
   constructor(gpu: Gpu, shape: readonly number[], dtype: DType, buffer: GPUBuffer) {
     this.gpu = gpu;
@@ -62,9 +63,33 @@ export class GpuTensor {
 
   /** Returns the buffer to the pool. Safe to call once. */
   release(): void {
+    if (this.#borrowed) return;
     if (this.#released) throw new Error(`Tensor [${this.shape}] ${this.dtype} released twice`);
     this.#released = true;
     this.gpu.pool.release(this.buffer);
+  }
+
+  /**
+   * The same data under another shape with as many elements. The new tensor
+   * owns the buffer; this one may no longer be used or released.
+   */
+  reshape(shape: readonly number[]): GpuTensor {
+    if (numel(shape) !== this.size) throw new Error(`Cannot reshape ${this} to [${shape}]`);
+    if (this.#released) throw new Error(`Reshape of released tensor ${this}`);
+    this.#released = true;
+    return new GpuTensor(this.gpu, shape, this.dtype, this.buffer);
+  }
+
+  /**
+   * A borrowed view of the same data under another shape: it reads and
+   * writes this tensor's buffer and releasing it does nothing, so it must
+   * not outlive this tensor.
+   */
+  view(shape: readonly number[]): GpuTensor {
+    if (numel(shape) !== this.size) throw new Error(`Cannot view ${this} as [${shape}]`);
+    const v = new GpuTensor(this.gpu, shape, this.dtype, this.buffer);
+    v.#borrowed = true;
+    return v;
   }
 
   /** A short description, for labels and errors. */
