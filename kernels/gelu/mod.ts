@@ -1,0 +1,35 @@
+/**
+ * `gelu` kernel launcher: exact (erf) GELU elementwise, windowed over the
+ * flat element range. `GELU_WGSL` holds the `gelu` function for kernels
+ * that fuse it.
+ *
+ * @module
+ */
+
+import fnSource from "./gelu_fn.wgsl" with { type: "text" };
+import mainSource from "./gelu.wgsl" with { type: "text" };
+import type { Gpu } from "../device.ts";
+import { bindWindow, type Recorder } from "../program.ts";
+import { emptyTensor, type GpuTensor } from "../tensor.ts";
+
+/** WGSL source of `fn gelu(x: f32) -> f32`, to prepend to fusing kernels. */
+export const GELU_WGSL: string = fnSource;
+
+/** Records y = gelu(x) into a new tensor of x's shape. */
+export function recordGelu(gpu: Gpu, rec: Recorder, x: GpuTensor): GpuTensor {
+  const y = emptyTensor(gpu, x.shape, "f32");
+  const kernel = gpu.kernels.get({ name: "gelu", source: fnSource + mainSource });
+  const perWindow = Math.floor((gpu.maxBinding - 256) / 16) * 4;
+  for (let e0 = 0; e0 < x.size; e0 += perWindow) {
+    const n = Math.min(perWindow, x.size - e0);
+    const xw = bindWindow(x, e0, n);
+    const yw = bindWindow(y, e0, n);
+    rec.dispatch({
+      kernel,
+      uniforms: [n, xw.base, yw.base],
+      bindings: [xw.binding, yw.binding],
+      invocations: Math.ceil(n / 4),
+    });
+  }
+  return y;
+}
