@@ -62,6 +62,8 @@ Deno.test("attention matches the naive reference (ragged Tk, several heads, B > 
   await separate({ b: 2, tq: 21, tk: 13, heads: 3, dh: 8 });
   await separate({ b: 1, tq: 16, tk: 37, heads: 2, dh: 16 });
   await separate({ b: 2, tq: 9, tk: 6, heads: 2, dh: 64 }); // the real models' head size
+  await separate({ b: 2, tq: 10, tk: 7, heads: 4, dh: 4 }); // the tiny fixtures' head sizes
+  await separate({ b: 1, tq: 12, tk: 4, heads: 2, dh: 12 });
 });
 
 Deno.test("attention stays finite and exact with scores in the hundreds", async () => {
