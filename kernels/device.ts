@@ -160,7 +160,13 @@ function ensureXdgRuntimeDir(): void {
   try {
     const dir = Deno.env.get("XDG_RUNTIME_DIR");
     if (dir && Deno.statSync(dir).isDirectory) return;
-    const fallback = `/tmp/xdg-runtime-${Deno.uid?.() ?? "user"}`;
+    let user = "user";
+    try {
+      user = String(Deno.uid() ?? user);
+    } catch {
+      // --allow-sys=uid not granted: one shared folder name is fine.
+    }
+    const fallback = `/tmp/xdg-runtime-${user}`;
     Deno.mkdirSync(fallback, { recursive: true, mode: 0o700 });
     Deno.chmodSync(fallback, 0o700);
     Deno.env.set("XDG_RUNTIME_DIR", fallback);

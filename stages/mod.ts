@@ -13,6 +13,8 @@ import { syntheticFragment } from "./synthetic_fragment.ts";
 import { tileCrop } from "./tile_crop.ts";
 import { writePng } from "./write_png.ts";
 import { writeVolume } from "./write_volume.ts";
+import { writeMap } from "./write_map.ts";
+import { encode3d, network, segment2d } from "./network.ts";
 
 registry.register(readVolume);
 registry.register(syntheticFragment);
@@ -21,6 +23,10 @@ registry.register(flattenDepth);
 registry.register(blend);
 registry.register(writePng);
 registry.register(writeVolume);
+registry.register(writeMap);
+registry.register(encode3d);
+registry.register(segment2d);
+registry.register(network);
 
 export { registry };
 export type * from "./types.ts";

@@ -1,0 +1,214 @@
+/**
+ * Network benchmarks (issue 3): the forward time of each family's member at
+ * a 256 x 256 tile of 16 layers with random weights at the real sizes, and
+ * the GFLOP/s of the conv3d, conv2d, matmul and attention kernels on shapes
+ * from those networks. Every kernel is checked against its reference on a
+ * small shape before it is timed.
+ *
+ * Usage: deno run -A bench/networks.ts [--families a,b] [--json FILE]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { getGpu } from "../kernels/device.ts";
+import { compareArrays } from "../kernels/compare.ts";
+import { downloadTensor, type GpuTensor, uploadTensor } from "../kernels/tensor.ts";
+import { prepareConv3dWeight, recordConv3d } from "../kernels/conv3d/mod.ts";
+import { conv3dRef } from "../kernels/conv3d/ref.ts";
+import { recordConv2d } from "../kernels/conv2d/mod.ts";
+import { recordLinear } from "../kernels/matmul/mod.ts";
+import { recordAttention } from "../kernels/attention/mod.ts";
+import { FAMILIES, memberConfig } from "../networks/families.ts";
+import { Member, partsSpec } from "../networks/member.ts";
+import { median } from "./adapter.ts";
+
+const rand = (n: number, scale = 1) =>
+  Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
+
+interface Row {
+  name: string;
+  ms: number;
+  gflops?: number;
+  note?: string;
+}
+
+async function time(fn: () => GpuTensor | GpuTensor[], reps: number): Promise<number> {
+  const gpu = await getGpu();
+  const out = fn();
+  await gpu.sync(); // warm-up (and shader compile)
+  for (const t of [out].flat()) t.release();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const o = fn();
+    await gpu.sync();
+    times.push(performance.now() - t0);
+    for (const t of [o].flat()) t.release();
+  }
+  return median(times);
+}
+
+async function kernels(rows: Row[]): Promise<void> {
+  const gpu = await getGpu();
+  // conv3d 3x3x3, 16 -> 16 channels, 16 x 128 x 128 (UNet3D / CNN3D shapes); checked first on a small shape.
+  {
+    const [ci, co] = [4, 8];
+    const xs = rand(ci * 4 * 6 * 6);
+    const ws = rand(co * ci * 27, 0.3);
+    const bs = rand(co);
+    const x = uploadTensor(gpu, [1, ci, 4, 6, 6], "f32", xs);
+    const w = uploadTensor(gpu, [co, ci, 3, 3, 3], "f32", ws);
+    const b = uploadTensor(gpu, [co], "f32", bs);
+    const rec = gpu.kernels.recorder();
+    const pw = prepareConv3dWeight(gpu, rec, w, b);
+    const y = recordConv3d(gpu, rec, x, pw, { padding: 1 });
+    rec.submit();
+    const ref = conv3dRef(xs, ws, bs, {
+      x: [1, ci, 4, 6, 6],
+      w: [co, ci, 3, 3, 3],
+      stride: [1, 1, 1],
+      padding: [1, 1, 1],
+    });
+    const c = compareArrays(await downloadTensor(y) as Float32Array, ref.y);
+    if (!c.ok) throw new Error(`conv3d check failed: ${c.relL2}`);
+    for (const t of [x, w, b, y]) t.release();
+    pw.release();
+  }
+  {
+    const [c, d, h] = [16, 16, 128];
+    const x = uploadTensor(gpu, [1, c, d, h, h], "f32", rand(c * d * h * h));
+    const w = uploadTensor(gpu, [c, c, 3, 3, 3], "f32", rand(c * c * 27, 0.1));
+    const rec0 = gpu.kernels.recorder();
+    const pw = prepareConv3dWeight(gpu, rec0, w);
+    rec0.submit();
+    const ms = await time(() => {
+      const rec = gpu.kernels.recorder();
+      const y = recordConv3d(gpu, rec, x, pw, { padding: 1 });
+      rec.submit();
+      return y;
+    }, 3);
+    const flop = 2 * c * c * 27 * d * h * h;
+    rows.push({ name: "conv3d 3x3x3 16->16, 16x128x128", ms, gflops: flop / ms / 1e6 });
+    for (const t of [x, w]) t.release();
+    pw.release();
+  }
+  // conv2d 3x3 stride 2, 64 -> 128 at 128x128 (MiT stage-2 patch embedding at a 1024 tile / 2).
+  {
+    const x = uploadTensor(gpu, [1, 64, 128, 128], "f32", rand(64 * 128 * 128));
+    const w = uploadTensor(gpu, [128, 64, 3, 3], "f32", rand(128 * 64 * 9, 0.1));
+    const ms = await time(() => {
+      const rec = gpu.kernels.recorder();
+      const y = recordConv2d(gpu, rec, x, w, undefined, { stride: 2, padding: 1 });
+      rec.submit();
+      return y;
+    }, 3);
+    rows.push({
+      name: "conv2d 3x3 s2 64->128, 128x128",
+      ms,
+      gflops: (2 * 128 * 64 * 9 * 64 * 64) / ms / 1e6,
+    });
+    for (const t of [x, w]) t.release();
+  }
+  // matmul: Mix-FFN dense1 of MiT stage 1 at a 256 tile: 4096 tokens, 64 -> 256.
+  {
+    const x = uploadTensor(gpu, [4096, 256], "f32", rand(4096 * 256));
+    const w = uploadTensor(gpu, [256, 256], "f32", rand(256 * 256, 0.1));
+    const ms = await time(() => {
+      const rec = gpu.kernels.recorder();
+      const y = recordLinear(gpu, rec, x, w);
+      rec.submit();
+      return y;
+    }, 3);
+    rows.push({ name: "matmul 4096x256 . 256x256", ms, gflops: (2 * 4096 * 256 * 256) / ms / 1e6 });
+    for (const t of [x, w]) t.release();
+  }
+  // attention: MiT stage 1 at a 512 tile: 16384 queries, 256 keys, 1 head of 64.
+  {
+    const [tq, tk, c] = [16384, 256, 64];
+    const q = uploadTensor(gpu, [1, tq, c], "f32", rand(tq * c));
+    const k = uploadTensor(gpu, [1, tk, c], "f32", rand(tk * c));
+    const v = uploadTensor(gpu, [1, tk, c], "f32", rand(tk * c));
+    const ms = await time(() => {
+      const rec = gpu.kernels.recorder();
+      const y = recordAttention(gpu, rec, q, k, v, { heads: 1 });
+      rec.submit();
+      return y;
+    }, 3);
+    rows.push({
+      name: "attention 16384q x 256k, 1 head of 64",
+      ms,
+      gflops: (4 * tq * tk * c) / ms / 1e6,
+    });
+    for (const t of [q, k, v]) t.release();
+  }
+}
+
+async function forwards(rows: Row[], families: string[]): Promise<void> {
+  const gpu = await getGpu();
+  const tile = 256;
+  for (const family of families) {
+    // UNETR's position embeddings fix its input size; at a 256 tile it has 16x16 tokens.
+    const cfg = memberConfig(family, { unetr: { img_size: [16, tile, tile] } });
+    const spec = partsSpec(cfg, ["encoder", "segformer", "upscalers"]);
+    const t0 = performance.now();
+    const member = await Member.upload(gpu, cfg, (key) => {
+      const shape = spec.shapes.get(key)!;
+      const n = shape.reduce((a, b) => a * b, 1);
+      const fanIn = shape.length > 1 ? n / shape[0] : 1;
+      const data = key.endsWith("running_var")
+        ? Float32Array.from({ length: n }, () => 1)
+        : rand(n, 1 / Math.sqrt(fanIn));
+      return { shape, data: () => Promise.resolve(data) };
+    }, ["encoder", "segformer", "upscalers"]);
+    const loadMs = performance.now() - t0;
+    const x = uploadTensor(
+      gpu,
+      [1, 1, 16, tile, tile],
+      "f32",
+      Float32Array.from({ length: 16 * tile * tile }, Math.random),
+    );
+    const ms = await time(() => member.forward(x), 1);
+    rows.push({
+      name: `${family} + ${presetName(cfg.segformer.depths)} forward, 1x1x16x${tile}x${tile}`,
+      ms,
+      note: `weights ${(spec.count() / 1e6).toFixed(1)} M, upload ${(loadMs / 1000).toFixed(1)} s`,
+    });
+    x.release();
+    member.release();
+    gpu.pool.trim();
+    console.error(`${family}: ${(ms / 1000).toFixed(1)} s`);
+  }
+}
+
+function presetName(depths: number[]): string {
+  return { "3,4,18,3": "mit-b3", "3,6,40,3": "mit-b5" }[depths.join()] ?? `depths ${depths}`;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      families: { type: "string", default: FAMILIES.join(",") },
+      json: { type: "string" },
+    },
+  });
+  const gpu = await getGpu();
+  const rows: Row[] = [];
+  await kernels(rows);
+  await forwards(rows, values.families!.split(","));
+  console.log(`adapter: ${gpu.adapter.description}`);
+  for (const r of rows) {
+    console.log(
+      `${r.name.padEnd(52)} ${(r.ms / 1000).toFixed(3).padStart(9)} s` +
+        (r.gflops ? ` ${r.gflops.toFixed(2).padStart(7)} GFLOP/s` : "") +
+        (r.note ? `  (${r.note})` : ""),
+    );
+  }
+  if (values.json) {
+    await Deno.writeTextFile(
+      values.json,
+      JSON.stringify({ date: new Date().toISOString(), rows }, null, 2),
+    );
+  }
+}

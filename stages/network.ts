@@ -1,0 +1,230 @@
+/**
+ * The network stages: `encode_3d` (3D encoder), `segment_2d` (SegFormer and
+ * upscalers) and `network`, the shorthand for one whole ensemble member
+ * (`encode_3d -> flatten_depth -> segment_2d` in one node). Each loads its
+ * part of one checkpoint by key prefix; tile batches stay on the GPU.
+ *
+ * @module
+ */
+
+import * as v from "valibot";
+import { UserError } from "../data/errors.ts";
+import { loadCheckpoint, type StateDict } from "../data/checkpoint/mod.ts";
+import { recordFlattenDepth } from "../kernels/flatten_depth/mod.ts";
+import { FAMILIES, type MemberConfig, memberConfig } from "../networks/families.ts";
+import { Member, type Part } from "../networks/member.ts";
+import type { GpuTensor } from "../kernels/tensor.ts";
+import type { GpuBatch, MapStream, Stage, StageContext, TileStream } from "./types.ts";
+import { makeBatch } from "./tile_crop.ts";
+
+const segformerParam = v.optional(
+  v.pipe(
+    v.union([v.string(), v.record(v.string(), v.unknown())]),
+    v.description(
+      "SegFormer preset (mit-b0..mit-b5) or HF SegformerConfig fields; default: the family's ensemble preset",
+    ),
+  ),
+);
+
+const memberParams = {
+  family: v.pipe(
+    v.picklist(FAMILIES),
+    v.description("Ensemble member family, as the seed names it"),
+  ),
+  weights: v.pipe(
+    v.string(),
+    v.minLength(1),
+    v.description("Checkpoint: PyTorch .pth (state dict, with or without module.) or .safetensors"),
+  ),
+  segformer: segformerParam,
+  unetr: v.optional(
+    v.pipe(
+      v.record(v.string(), v.unknown()),
+      v.description(
+        "UNETR overrides (img_size, hidden_size, num_layers, ...); the seed's sizes by default",
+      ),
+    ),
+  ),
+};
+
+const params = v.object(memberParams);
+type MemberParams = v.InferOutput<typeof params>;
+
+/** Checkpoints read by this process, so the stages of one member read the file once. */
+const checkpoints = new Map<string, Promise<StateDict>>();
+
+function checkpoint(path: string): Promise<StateDict> {
+  let p = checkpoints.get(path);
+  if (!p) {
+    p = loadCheckpoint(path);
+    checkpoints.set(path, p);
+    p.catch(() => checkpoints.delete(path));
+  }
+  return p;
+}
+
+function config(p: MemberParams): MemberConfig {
+  return memberConfig(p.family, {
+    segformer: p.segformer as string | Record<string, never> | undefined,
+    unetr: p.unetr as Record<string, never> | undefined,
+  });
+}
+
+/** Loads the `parts` of a member's checkpoint onto the GPU, strictly. */
+async function loadMember(ctx: StageContext, p: MemberParams, parts: Part[]): Promise<Member> {
+  const cfg = config(p);
+  const dict = await checkpoint(p.weights);
+  return Member.load(await ctx.gpu(), cfg, dict, parts);
+}
+
+/** Applies `fn` to every batch (recording and submitting its dispatches); releases the member at the end. */
+async function* mapBatches(
+  member: Member,
+  batches: AsyncIterable<GpuBatch>,
+  fn: (x: GpuTensor) => GpuTensor,
+): AsyncGenerator<GpuBatch> {
+  try {
+    for await (const b of batches) {
+      const y = fn(b.tensor);
+      b.release();
+      yield makeBatch(y, b.origins, b.count);
+    }
+  } finally {
+    member.release();
+  }
+}
+
+/** Logit channels a member's stream carries (unetr_mc keeps only ink). */
+function outputChannels(m: Member): number {
+  return m.config.outputChannel === undefined ? m.config.segformer.num_labels : 1;
+}
+
+/** The `encode_3d` stage. */
+export const encode3d: Stage<MemberParams> = {
+  name: "encode_3d",
+  version: "1",
+  description: "Run a member's 3D encoder (cnn3d, UNet3D or UNETR) on tile batches",
+  params,
+  pathParams: ["weights"],
+  inputs: {
+    tiles: {
+      kind: "tiles",
+      dtype: "f32",
+      shape: "(B, 1, D, T, T)",
+      range: [0, 1],
+      description: "Input tiles",
+    },
+  },
+  outputs: {
+    features: { kind: "tiles", dtype: "f32", shape: "(B, C, D, T, T)", description: "3D features" },
+  },
+  async run(ctx, inputs, p) {
+    const tiles = inputs.tiles as TileStream;
+    const member = await loadMember(ctx, p, ["encoder"]);
+    const out: TileStream = {
+      ...tiles,
+      channels: member.config.segformer.num_channels,
+      batches: mapBatches(member, tiles.batches, (x) => {
+        const ops = member.ops("encode_3d");
+        const y = member.encode(ops, x);
+        ops.rec.submit();
+        return y;
+      }),
+    };
+    return { features: out };
+  },
+};
+
+/** The `segment_2d` stage. */
+export const segment2d: Stage<MemberParams> = {
+  name: "segment_2d",
+  version: "1",
+  description: "Run a member's SegFormer and its two learned upscalers on depth-reduced maps",
+  params,
+  pathParams: ["weights"],
+  inputs: {
+    maps: {
+      kind: "maps",
+      dtype: "f32",
+      shape: "(B, C, T, T)",
+      description: "Depth-reduced features",
+    },
+  },
+  outputs: {
+    logits: {
+      kind: "maps",
+      dtype: "f32",
+      shape: "(B, L, T, T)",
+      description: "Ink logits at full tile resolution",
+    },
+  },
+  async run(ctx, inputs, p) {
+    const maps = inputs.maps as MapStream;
+    const member = await loadMember(ctx, p, ["segformer", "upscalers"]);
+    if (maps.channels !== member.config.segformer.num_channels) {
+      throw new UserError(
+        `the maps have ${maps.channels} channels but the ${p.family} SegFormer takes ${member.config.segformer.num_channels}`,
+      );
+    }
+    const out: MapStream = {
+      ...maps,
+      channels: outputChannels(member),
+      batches: mapBatches(member, maps.batches, (x) => {
+        const ops = member.ops("segment_2d");
+        const y = member.segment(ops, x);
+        ops.rec.submit();
+        return y;
+      }),
+    };
+    return { logits: out };
+  },
+};
+
+/** The `network` stage: one whole member, equivalent to encode_3d -> flatten_depth (max) -> segment_2d. */
+export const network: Stage<MemberParams> = {
+  name: "network",
+  version: "1",
+  description: "One ensemble member in one node: encode_3d -> flatten_depth (max) -> segment_2d",
+  params,
+  pathParams: ["weights"],
+  inputs: {
+    tiles: {
+      kind: "tiles",
+      dtype: "f32",
+      shape: "(B, 1, D, T, T)",
+      range: [0, 1],
+      description: "Input tiles",
+    },
+  },
+  outputs: {
+    logits: {
+      kind: "maps",
+      dtype: "f32",
+      shape: "(B, L, T, T)",
+      description: "Ink logits at full tile resolution",
+    },
+  },
+  async run(ctx, inputs, p) {
+    const tiles = inputs.tiles as TileStream;
+    const member = await loadMember(ctx, p, ["encoder", "segformer", "upscalers"]);
+    const out: MapStream = {
+      kind: "maps",
+      grid: tiles.grid,
+      channels: outputChannels(member),
+      total: tiles.total,
+      mask: tiles.mask,
+      labels: tiles.labels,
+      batches: mapBatches(member, tiles.batches, (x) => {
+        const ops = member.ops("network");
+        const f = member.encode(ops, x);
+        const flat = recordFlattenDepth(member.gpu, ops.rec, f, "max");
+        ops.free(f);
+        const y = member.segment(ops, flat);
+        ops.free(flat);
+        ops.rec.submit();
+        return y;
+      }),
+    };
+    return { logits: out };
+  },
+};
