@@ -14,7 +14,8 @@ import { recordFlattenDepth } from "../kernels/flatten_depth/mod.ts";
 import { FAMILIES, type MemberConfig, memberConfig } from "../networks/families.ts";
 import { Member, type Part } from "../networks/member.ts";
 import type { GpuTensor } from "../kernels/tensor.ts";
-import type { GpuBatch, MapStream, Stage, StageContext, TileStream } from "./types.ts";
+import type { GpuBatch, MapStream, PortSpec, Stage, StageContext, TileStream } from "./types.ts";
+import type { Ops } from "../networks/ops.ts";
 import { makeBatch } from "./tile_crop.ts";
 
 const segformerParam = v.optional(
@@ -77,15 +78,21 @@ async function loadMember(ctx: StageContext, p: MemberParams, parts: Part[]): Pr
   return Member.load(await ctx.gpu(), cfg, dict, parts);
 }
 
-/** Applies `fn` to every batch (recording and submitting its dispatches); releases the member at the end. */
+/**
+ * Runs `fn` on every batch on a fresh recorder of the member's ops, submits,
+ * and releases the member when the stream ends.
+ */
 async function* mapBatches(
   member: Member,
+  label: string,
   batches: AsyncIterable<GpuBatch>,
-  fn: (x: GpuTensor) => GpuTensor,
+  fn: (ops: Ops, x: GpuTensor) => GpuTensor,
 ): AsyncGenerator<GpuBatch> {
   try {
     for await (const b of batches) {
-      const y = fn(b.tensor);
+      const ops = member.ops(label);
+      const y = fn(ops, b.tensor);
+      ops.rec.submit();
       b.release();
       yield makeBatch(y, b.origins, b.count);
     }
@@ -93,6 +100,21 @@ async function* mapBatches(
     member.release();
   }
 }
+
+const TILES_IN: PortSpec = {
+  kind: "tiles",
+  dtype: "f32",
+  shape: "(B, 1, D, T, T)",
+  range: [0, 1],
+  description: "Input tiles",
+};
+
+const LOGITS_OUT: PortSpec = {
+  kind: "maps",
+  dtype: "f32",
+  shape: "(B, L, T, T)",
+  description: "Ink logits at full tile resolution",
+};
 
 /** Logit channels a member's stream carries (unetr_mc keeps only ink). */
 function outputChannels(m: Member): number {
@@ -106,15 +128,7 @@ export const encode3d: Stage<MemberParams> = {
   description: "Run a member's 3D encoder (cnn3d, UNet3D or UNETR) on tile batches",
   params,
   pathParams: ["weights"],
-  inputs: {
-    tiles: {
-      kind: "tiles",
-      dtype: "f32",
-      shape: "(B, 1, D, T, T)",
-      range: [0, 1],
-      description: "Input tiles",
-    },
-  },
+  inputs: { tiles: TILES_IN },
   outputs: {
     features: { kind: "tiles", dtype: "f32", shape: "(B, C, D, T, T)", description: "3D features" },
   },
@@ -124,12 +138,7 @@ export const encode3d: Stage<MemberParams> = {
     const out: TileStream = {
       ...tiles,
       channels: member.config.segformer.num_channels,
-      batches: mapBatches(member, tiles.batches, (x) => {
-        const ops = member.ops("encode_3d");
-        const y = member.encode(ops, x);
-        ops.rec.submit();
-        return y;
-      }),
+      batches: mapBatches(member, "encode_3d", tiles.batches, (ops, x) => member.encode(ops, x)),
     };
     return { features: out };
   },
@@ -150,14 +159,7 @@ export const segment2d: Stage<MemberParams> = {
       description: "Depth-reduced features",
     },
   },
-  outputs: {
-    logits: {
-      kind: "maps",
-      dtype: "f32",
-      shape: "(B, L, T, T)",
-      description: "Ink logits at full tile resolution",
-    },
-  },
+  outputs: { logits: LOGITS_OUT },
   async run(ctx, inputs, p) {
     const maps = inputs.maps as MapStream;
     const member = await loadMember(ctx, p, ["segformer", "upscalers"]);
@@ -169,12 +171,7 @@ export const segment2d: Stage<MemberParams> = {
     const out: MapStream = {
       ...maps,
       channels: outputChannels(member),
-      batches: mapBatches(member, maps.batches, (x) => {
-        const ops = member.ops("segment_2d");
-        const y = member.segment(ops, x);
-        ops.rec.submit();
-        return y;
-      }),
+      batches: mapBatches(member, "segment_2d", maps.batches, (ops, x) => member.segment(ops, x)),
     };
     return { logits: out };
   },
@@ -187,23 +184,8 @@ export const network: Stage<MemberParams> = {
   description: "One ensemble member in one node: encode_3d -> flatten_depth (max) -> segment_2d",
   params,
   pathParams: ["weights"],
-  inputs: {
-    tiles: {
-      kind: "tiles",
-      dtype: "f32",
-      shape: "(B, 1, D, T, T)",
-      range: [0, 1],
-      description: "Input tiles",
-    },
-  },
-  outputs: {
-    logits: {
-      kind: "maps",
-      dtype: "f32",
-      shape: "(B, L, T, T)",
-      description: "Ink logits at full tile resolution",
-    },
-  },
+  inputs: { tiles: TILES_IN },
+  outputs: { logits: LOGITS_OUT },
   async run(ctx, inputs, p) {
     const tiles = inputs.tiles as TileStream;
     const member = await loadMember(ctx, p, ["encoder", "segformer", "upscalers"]);
@@ -214,14 +196,12 @@ export const network: Stage<MemberParams> = {
       total: tiles.total,
       mask: tiles.mask,
       labels: tiles.labels,
-      batches: mapBatches(member, tiles.batches, (x) => {
-        const ops = member.ops("network");
+      batches: mapBatches(member, "network", tiles.batches, (ops, x) => {
         const f = member.encode(ops, x);
         const flat = recordFlattenDepth(member.gpu, ops.rec, f, "max");
         ops.free(f);
         const y = member.segment(ops, flat);
         ops.free(flat);
-        ops.rec.submit();
         return y;
       }),
     };
