@@ -156,9 +156,11 @@ export async function runPlan(
     };
     if (abortError) throw abortError;
     rec.startMs = ms();
-    const outputs = await node.stage.run(ctx, inputs, node.params).catch((e) => {
-      throw atNode(e, node.id);
-    });
+    // Through a promise, so an error thrown synchronously is named by node too.
+    const outputs = await Promise.resolve().then(() => node.stage.run(ctx, inputs, node.params))
+      .catch((e) => {
+        throw atNode(e, node.id);
+      });
     const finished = wireOutputs(node, outputs, consumers.get(node.id)!, {
       views,
       rec,

@@ -44,6 +44,7 @@ export const flattenDepth: Stage<v.InferOutput<typeof params>> = {
       total: tiles.total,
       mask: tiles.mask,
       labels: tiles.labels,
+      tta: tiles.tta,
       batches: reduce(ctx.gpu, tiles.batches, p.reduce),
     };
     return Promise.resolve({ maps: out });

@@ -15,6 +15,7 @@ import { writePng } from "./write_png.ts";
 import { writeVolume } from "./write_volume.ts";
 import { writeMap } from "./write_map.ts";
 import { encode3d, network, segment2d } from "./network.ts";
+import { ttaExpand, ttaMerge } from "./tta.ts";
 
 registry.register(readVolume);
 registry.register(syntheticFragment);
@@ -27,6 +28,8 @@ registry.register(writeMap);
 registry.register(encode3d);
 registry.register(segment2d);
 registry.register(network);
+registry.register(ttaExpand);
+registry.register(ttaMerge);
 
 export { registry };
 export type * from "./types.ts";

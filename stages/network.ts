@@ -196,6 +196,7 @@ export const network: Stage<MemberParams> = {
       total: tiles.total,
       mask: tiles.mask,
       labels: tiles.labels,
+      tta: tiles.tta,
       batches: mapBatches(member, "network", tiles.batches, (ops, x) => {
         const f = member.encode(ops, x);
         const flat = recordFlattenDepth(member.gpu, ops.rec, f, "max");

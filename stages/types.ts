@@ -116,6 +116,8 @@ export interface TileStream {
   /** Papyrus mask and labels, passed through from the volume. */
   mask?: Image2D;
   labels?: Image2D;
+  /** Set by `tta_expand`: the batches hold test-time augmentation variants. */
+  tta?: TtaInfo;
   batches: AsyncIterable<GpuBatch>;
 }
 
@@ -127,7 +129,21 @@ export interface MapStream {
   total: number;
   mask?: Image2D;
   labels?: Image2D;
+  /** Set by `tta_expand` upstream: the batches hold test-time augmentation variants. */
+  tta?: TtaInfo;
   batches: AsyncIterable<GpuBatch>;
+}
+
+/**
+ * Test-time augmentation carried by a stream between `tta_expand` and
+ * `tta_merge`. Variant g is `torch.rot90(flip ? torch.flip(x, dims=(-1,)) : x,
+ * k, dims=(-2, -1))` of every tile. A batch of `count` items holds n = count / G
+ * tiles, variant-major: variant g of tile b is item `g * n + b`, and every
+ * variant repeats its tile's origin. Stages between the two must keep each
+ * batch's items in order (any per-item stage does) and pass this field on.
+ */
+export interface TtaInfo {
+  variants: { k: number; flip: boolean }[];
 }
 
 /** A whole-fragment image port. */

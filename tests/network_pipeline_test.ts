@@ -70,3 +70,20 @@ Deno.test("a checkpoint of another family fails before any tile is computed", as
     /node "logits": Checkpoint ".*cnn3d_b0tiny\.pth" does not match unet3d: \d+ missing \(model\.encoders/,
   );
 });
+
+Deno.test("rotation TTA around a network in YAML: tta_expand -> network -> tta_merge", async () => {
+  const plain = await run(pipeline({ logits: { stage: "network", from: "tiles", with: member } }));
+  const tta = (mode: string) =>
+    run(pipeline({
+      rotated: { stage: "tta_expand", from: "tiles", with: { mode } },
+      net: { stage: "network", from: "rotated", with: member },
+      logits: { stage: "tta_merge", from: "net" },
+    }));
+  assert.deepEqual(await tta("none"), plain);
+  const rot = await tta("rot90");
+  assert.equal(rot.length, plain.length);
+  assert.ok(rot.every(Number.isFinite));
+  // A random-weight network is not rotation invariant: TTA changes the logits, within reason.
+  const diff = rot.reduce((m, v, i) => Math.max(m, Math.abs(v - plain[i])), 0);
+  assert.ok(diff > 0, "rot90 TTA changed nothing");
+});
