@@ -14,6 +14,7 @@ import { tileCrop } from "./tile_crop.ts";
 import { writePng } from "./write_png.ts";
 import { writeVolume } from "./write_volume.ts";
 import { writeMap } from "./write_map.ts";
+import { ensemble } from "./ensemble.ts";
 import { encode3d, network, segment2d } from "./network.ts";
 import { ttaExpand, ttaMerge } from "./tta.ts";
 
@@ -25,6 +26,7 @@ registry.register(blend);
 registry.register(writePng);
 registry.register(writeVolume);
 registry.register(writeMap);
+registry.register(ensemble);
 registry.register(encode3d);
 registry.register(segment2d);
 registry.register(network);
