@@ -15,26 +15,85 @@ import type { Ops } from "./ops.ts";
 import { type Unet3dConfig, unet3dPlan, type UnetrConfig } from "./specs.ts";
 import type { Weights } from "./weights.ts";
 
-/** Runs a 3D encoder; `x` stays owned by the caller. */
-export function encode3d(ops: Ops, enc: Encoder3d, w: Weights, x: GpuTensor): GpuTensor {
+/**
+ * Runs a 3D encoder; `x` stays owned by the caller. With `flatten`, returns
+ * the seed's max over depth, (N, C, H, W), computing the last convolution
+ * of cnn3d and UNet3D channel chunk by channel chunk with the max fused, so
+ * its full (N, C, D, H, W) output (2 GiB for cnn3d at a 1024 tile, over the
+ * adapter's largest buffer) never exists.
+ */
+export function encode3d(
+  ops: Ops,
+  enc: Encoder3d,
+  w: Weights,
+  x: GpuTensor,
+  flatten = false,
+): GpuTensor {
+  const last = (y: GpuTensor, key: string, padding: number) => {
+    const weight = w.get(`${key}.weight`);
+    const bias = w.get(`${key}.bias`);
+    if (flatten) return convMaxOverDepth(ops, y, weight, bias, padding);
+    return ops.conv3d(y, weight, bias, { padding });
+  };
   switch (enc.kind) {
     case "cnn3d":
-      return cnn3d(ops, w, x);
+      return cnn3d(ops, w, x, last);
     case "unet3d":
-      return unet3d(ops, enc.config, w, x);
-    case "unetr":
-      return unetr(ops, enc.config, w, x);
+      return unet3d(ops, enc.config, w, x, last);
+    case "unetr": {
+      const y = unetr(ops, enc.config, w, x);
+      if (!flatten) return y;
+      const f = ops.flattenMax(y);
+      ops.free(y);
+      return f;
+    }
   }
 }
 
-function cnn3d(ops: Ops, w: Weights, x: GpuTensor): GpuTensor {
+type LastConv = (y: GpuTensor, key: string, padding: number) => GpuTensor;
+
+/**
+ * max over depth of conv3d(y), by chunks of output channels sized so each
+ * chunk's (N, c, D, H, W) output fits one storage binding.
+ */
+function convMaxOverDepth(
+  ops: Ops,
+  y: GpuTensor,
+  weight: GpuTensor,
+  bias: GpuTensor,
+  padding: number,
+): GpuTensor {
+  const [n, , d, h, wd] = y.shape;
+  const co = weight.shape[0];
+  const per = Math.max(1, Math.floor((ops.gpu.maxBinding - 256) / (n * d * h * wd * 4)));
+  if (per >= co) {
+    const z = ops.conv3d(y, weight, bias, { padding });
+    const f = ops.flattenMax(z);
+    ops.free(z);
+    return f;
+  }
+  const out = ops.empty([n, co, h, wd]);
+  for (let c0 = 0; c0 < co; c0 += per) {
+    const c1 = Math.min(co, c0 + per);
+    const z = ops.conv3d(y, ops.rows(weight, c0, c1), ops.rows(bias, c0, c1), { padding });
+    const f = ops.flattenMax(z);
+    ops.free(z);
+    ops.copyChannels(out, f, c0);
+    ops.free(f);
+  }
+  return out;
+}
+
+function cnn3d(ops: Ops, w: Weights, x: GpuTensor, last: LastConv): GpuTensor {
   let y = x;
-  for (let i = 1; i <= 4; i++) {
+  for (let i = 1; i <= 3; i++) {
     const z = ops.conv3d(y, w.get(`conv3d_${i}.weight`), w.get(`conv3d_${i}.bias`), { padding: 1 });
     if (y !== x) ops.free(y);
     y = z;
   }
-  return y;
+  const out = last(y, "conv3d_4", 1);
+  ops.free(y);
+  return out;
 }
 
 /** pytorch-3dunet SingleConv "gcr": GroupNorm -> Conv3d (no bias) -> ReLU. */
@@ -56,7 +115,7 @@ function doubleConv(ops: Ops, groups: number, w: Weights, x: GpuTensor): GpuTens
   return b;
 }
 
-function unet3d(ops: Ops, c: Unet3dConfig, w: Weights, x: GpuTensor): GpuTensor {
+function unet3d(ops: Ops, c: Unet3dConfig, w: Weights, x: GpuTensor, last: LastConv): GpuTensor {
   const plan = unet3dPlan(c);
   const features: GpuTensor[] = [];
   let y = x;
@@ -76,7 +135,7 @@ function unet3d(ops: Ops, c: Unet3dConfig, w: Weights, x: GpuTensor): GpuTensor 
     y = doubleConv(ops, c.num_groups, w.at(`decoders.${i}.`), cat);
     ops.free(cat);
   }
-  const out = ops.conv3d(y, w.get("final_conv.weight"), w.get("final_conv.bias"));
+  const out = last(y, "final_conv", 0);
   ops.free(y);
   return out;
 }

@@ -21,6 +21,7 @@ import {
 } from "../kernels/conv_transpose3d/mod.ts";
 import { recordActivation, recordAdd } from "../kernels/elementwise/mod.ts";
 import { recordGelu } from "../kernels/gelu/mod.ts";
+import { recordFlattenDepth } from "../kernels/flatten_depth/mod.ts";
 import { recordGroupNorm } from "../kernels/group_norm/mod.ts";
 import { recordLayerNorm } from "../kernels/layer_norm/mod.ts";
 import { recordConv1x1, recordLinear } from "../kernels/matmul/mod.ts";
@@ -36,6 +37,22 @@ import type { Activation, ConvOptions, Ops } from "./ops.ts";
  */
 export class PreparedWeights {
   readonly #map = new Map<GpuTensor, Conv3dWeight>();
+  readonly #slices = new Map<GpuTensor, Map<string, GpuTensor>>();
+
+  /** Rows [r0, r1) of `w`, copied on `rec` on first use. */
+  rows(gpu: Gpu, rec: Recorder, w: GpuTensor, r0: number, r1: number): GpuTensor {
+    let byRange = this.#slices.get(w);
+    if (!byRange) this.#slices.set(w, byRange = new Map());
+    const key = `${r0}:${r1}`;
+    let t = byRange.get(key);
+    if (!t) {
+      const row = w.size / w.shape[0];
+      t = emptyTensor(gpu, [r1 - r0, ...w.shape.slice(1)], "f32", "weight rows");
+      rec.copy(w.buffer, r0 * row * 4, t.buffer, 0, (r1 - r0) * row * 4);
+      byRange.set(key, t);
+    }
+    return t;
+  }
 
   /** The prepared form of `w`, recorded on `rec` on first use. */
   get(w: GpuTensor, make: () => Conv3dWeight): Conv3dWeight {
@@ -51,6 +68,8 @@ export class PreparedWeights {
   release(): void {
     for (const p of this.#map.values()) p.release();
     this.#map.clear();
+    for (const m of this.#slices.values()) for (const t of m.values()) t.release();
+    this.#slices.clear();
   }
 }
 
@@ -121,6 +140,23 @@ export function gpuOps(gpu: Gpu, rec: Recorder, prepared = new PreparedWeights()
     transpose: (x, shape) => {
       if (x.shape.length !== 3) throw new Error(`transpose needs a (B, M, N) tensor, got ${x}`);
       return recordTranspose(gpu, rec, x).reshape(shape);
+    },
+    flattenMax: (x) => recordFlattenDepth(gpu, rec, x, "max"),
+    empty: (shape) => emptyTensor(gpu, shape, "f32"),
+    rows: (w, r0, r1) => prepared.rows(gpu, rec, w, r0, r1),
+    copyChannels: (dst, src, c0) => {
+      const [n, c, ...rest] = src.shape;
+      const plane = rest.reduce((a, d) => a * d, 1);
+      const channels = dst.shape[1];
+      for (let i = 0; i < n; i++) {
+        rec.copy(
+          src.buffer,
+          i * c * plane * 4,
+          dst.buffer,
+          (i * channels + c0) * plane * 4,
+          c * plane * 4,
+        );
+      }
     },
     channel: (x, c) => {
       const [n, channels, ...rest] = x.shape;

@@ -7,7 +7,6 @@
 
 import type { Gpu } from "../kernels/device.ts";
 import type { GpuTensor } from "../kernels/tensor.ts";
-import { recordFlattenDepth } from "../kernels/flatten_depth/mod.ts";
 import { encode3d, splitQkv } from "./encoders3d.ts";
 import { encoderSpec, type MemberConfig } from "./families.ts";
 import { gpuOps, PreparedWeights } from "./gpu_ops.ts";
@@ -107,6 +106,14 @@ export class Member {
     return encode3d(ops, this.config.encoder, this.#weights.at(this.config.encoderPrefix), x);
   }
 
+  /**
+   * (N, 1, D, H, W) -> the max over depth of the encoder's features,
+   * (N, C, H, W), without materialising the full 3D output (see encode3d).
+   */
+  encodeFlat(ops: Ops, x: GpuTensor): GpuTensor {
+    return encode3d(ops, this.config.encoder, this.#weights.at(this.config.encoderPrefix), x, true);
+  }
+
   /** (N, C, H, W) -> upscaled logits (N, L, H, W), or the member's one output channel. `x` stays the caller's. */
   segment(ops: Ops, x: GpuTensor): GpuTensor {
     const logits = segformer(
@@ -125,9 +132,7 @@ export class Member {
   /** The whole member: (N, 1, D, H, W) in [0, 1] -> logits (N, L, H, W), recorded and submitted. */
   forward(x: GpuTensor): GpuTensor {
     const ops = this.ops(`member/${this.config.family}`);
-    const features = this.encode(ops, x);
-    const flat = recordFlattenDepth(this.gpu, ops.rec, features, "max");
-    ops.free(features);
+    const flat = this.encodeFlat(ops, x);
     const out = this.segment(ops, flat);
     ops.free(flat);
     ops.rec.submit();

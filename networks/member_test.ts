@@ -58,7 +58,7 @@ function configOf(f: Fixture) {
   return memberConfig(f.family, { segformer, unetr });
 }
 
-async function checkCase(name: string, family: string): Promise<void> {
+async function checkCase(name: string, family: string, maxBinding?: number): Promise<void> {
   const fixture = {
     ...JSON.parse(await Deno.readTextFile(`${DIR}${name}.json`)),
     family,
@@ -98,6 +98,13 @@ for (const [name, family] of Object.entries(CASES)) {
   Deno.test(`${family} (${name}) matches PyTorch from the .pth to the upscaled logits`, () =>
     checkCase(name, family));
 }
+
+Deno.test("the last 3D conv runs by channel chunks with the depth max fused when its output is too big", async () => {
+  // One (2, 1, 16, 64, 64) channel of the last conv is 512 KiB: a 2 MiB binding limit forces
+  // chunks of 4 channels (and windows in every other kernel).
+  await checkCase("cnn3d_b0tiny", "cnn3d", 2 * 1024 * 1024 + 256);
+  await checkCase("unet3d_jumbo_tiny", "unet3d_jumbo", 2 * 1024 * 1024 + 256);
+});
 
 Deno.test("mit-b0 (real preset, float16 checkpoint) matches PyTorch's SegFormer logits", async () => {
   const gpu = await getGpu();

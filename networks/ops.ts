@@ -73,6 +73,14 @@ export interface Ops {
   ): GpuTensor;
   /** (B, M, N) -> (B, N, M), reshaped to `shape`. */
   transpose(x: GpuTensor, shape: number[]): GpuTensor;
+  /** The seed's max over depth: (N, C, D, H, W) -> (N, C, H, W). */
+  flattenMax(x: GpuTensor): GpuTensor;
+  /** An uninitialised tensor. */
+  empty(shape: number[]): GpuTensor;
+  /** Rows [r0, r1) of a weight tensor (its first axis), copied once and cached with the weights. */
+  rows(w: GpuTensor, r0: number, r1: number): GpuTensor;
+  /** Copies `src` (N, c, ...) into channels [c0, c0 + c) of `dst` (N, C, ...). */
+  copyChannels(dst: GpuTensor, src: GpuTensor, c0: number): void;
   /** Channel `c` of (N, C, ...) as (N, 1, ...). */
   channel(x: GpuTensor, c: number): GpuTensor;
   /** A tensor with the same data and another shape (no copy; the result owns the data). */

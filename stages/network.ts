@@ -10,7 +10,6 @@
 import * as v from "valibot";
 import { UserError } from "../data/errors.ts";
 import { loadCheckpoint, type StateDict } from "../data/checkpoint/mod.ts";
-import { recordFlattenDepth } from "../kernels/flatten_depth/mod.ts";
 import { FAMILIES, type MemberConfig, memberConfig } from "../networks/families.ts";
 import { Member, type Part } from "../networks/member.ts";
 import type { GpuTensor } from "../kernels/tensor.ts";
@@ -198,9 +197,7 @@ export const network: Stage<MemberParams> = {
       labels: tiles.labels,
       tta: tiles.tta,
       batches: mapBatches(member, "network", tiles.batches, (ops, x) => {
-        const f = member.encode(ops, x);
-        const flat = recordFlattenDepth(member.gpu, ops.rec, f, "max");
-        ops.free(f);
+        const flat = member.encodeFlat(ops, x);
         const y = member.segment(ops, flat);
         ops.free(flat);
         return y;
