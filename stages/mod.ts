@@ -15,6 +15,7 @@ import { writePng } from "./write_png.ts";
 import { writeVolume } from "./write_volume.ts";
 import { writeMap } from "./write_map.ts";
 import { ensemble } from "./ensemble.ts";
+import { evaluate, postprocess, writeOutputs } from "./postprocess.ts";
 import { encode3d, network, segment2d } from "./network.ts";
 import { ttaExpand, ttaMerge } from "./tta.ts";
 
@@ -27,6 +28,9 @@ registry.register(writePng);
 registry.register(writeVolume);
 registry.register(writeMap);
 registry.register(ensemble);
+registry.register(postprocess);
+registry.register(writeOutputs);
+registry.register(evaluate);
 registry.register(encode3d);
 registry.register(segment2d);
 registry.register(network);
