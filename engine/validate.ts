@@ -52,15 +52,17 @@ export interface Plan {
  */
 export function validate(spec: PipelineSpec, registry: StageRegistry): Plan {
   const nodes = new Map<string, PlanNode>();
+  const missing: MissingPath[] = [];
   for (const node of spec.nodes.values()) {
     const stage = stageOf(node, registry);
     nodes.set(node.id, {
       id: node.id,
       stage,
-      params: paramsOf(node, stage),
+      params: paramsOf(node, stage, missing),
       inputs: {},
     });
   }
+  reportMissing(missing);
   for (const node of spec.nodes.values()) connect(node, nodes, spec);
   return { spec, nodes: topoOrder(spec, nodes) };
 }
@@ -85,7 +87,30 @@ function stageOf(node: NodeSpec, registry: StageRegistry): Stage {
   return stage;
 }
 
-function paramsOf(node: NodeSpec, stage: Stage): Record<string, unknown> {
+/** An input path that does not exist, found while validating. */
+interface MissingPath {
+  loc: Loc;
+  node: string;
+  message: string;
+  path: string;
+  hint?: string;
+}
+
+/**
+ * One error for every missing input path: a single one reads as before; several
+ * (an ensemble without its weights) are listed together, with the stages' hints
+ * on where the files come from.
+ */
+function reportMissing(missing: MissingPath[]): void {
+  if (missing.length === 0) return;
+  const hints = [...new Set(missing.map((m) => m.hint).filter(Boolean))];
+  const tail = hints.length ? `; ${hints.join("; ")}` : "";
+  if (missing.length === 1) fail(missing[0].loc, missing[0].message + tail, missing[0].node);
+  const list = missing.map((m) => `${m.node}: ${q(m.path)}`).join(", ");
+  fail(missing[0].loc, `${missing.length} input files are missing (${list})${tail}`);
+}
+
+function paramsOf(node: NodeSpec, stage: Stage, missing: MissingPath[]): Record<string, unknown> {
   const entries = stage.params.entries;
   const names = Object.keys(entries);
   const raw: Record<string, unknown> = {};
@@ -124,12 +149,13 @@ function paramsOf(node: NodeSpec, stage: Stage): Record<string, unknown> {
     if (typeof params[name] !== "string" || params[name] === "") continue;
     const path = resolve(set?.loc.dir ?? node.loc.dir, params[name] as string);
     if (!exists(path)) {
-      const loc = set?.loc ?? node.stage?.loc ?? node.loc;
-      fail(
-        loc,
-        `parameter ${q(name)} is ${q(params[name])} but ${q(path)} does not exist`,
-        node.id,
-      );
+      missing.push({
+        loc: set?.loc ?? node.stage?.loc ?? node.loc,
+        node: node.id,
+        message: `parameter ${q(name)} is ${q(params[name])} but ${q(path)} does not exist`,
+        path,
+        hint: stage.missingPathHint,
+      });
     }
     params[name] = path;
   }

@@ -115,6 +115,10 @@ const LOGITS_OUT: PortSpec = {
   description: "Ink logits at full tile resolution",
 };
 
+/** Where missing weight files come from, for the one error that lists them. */
+export const WEIGHTS_HINT =
+  "the seed published its ensemble weights in the Kaggle dataset ryches/unet3d (reported missing there since 2023); this project cannot train them yet";
+
 /** Logit channels a member's stream carries (unetr_mc keeps only ink). */
 function outputChannels(m: Member): number {
   return m.config.outputChannel === undefined ? m.config.segformer.num_labels : 1;
@@ -127,6 +131,7 @@ export const encode3d: Stage<MemberParams> = {
   description: "Run a member's 3D encoder (cnn3d, UNet3D or UNETR) on tile batches",
   params,
   pathParams: ["weights"],
+  missingPathHint: WEIGHTS_HINT,
   inputs: { tiles: TILES_IN },
   outputs: {
     features: { kind: "tiles", dtype: "f32", shape: "(B, C, D, T, T)", description: "3D features" },
@@ -150,6 +155,7 @@ export const segment2d: Stage<MemberParams> = {
   description: "Run a member's SegFormer and its two learned upscalers on depth-reduced maps",
   params,
   pathParams: ["weights"],
+  missingPathHint: WEIGHTS_HINT,
   inputs: {
     maps: {
       kind: "maps",
@@ -183,6 +189,7 @@ export const network: Stage<MemberParams> = {
   description: "One ensemble member in one node: encode_3d -> flatten_depth (max) -> segment_2d",
   params,
   pathParams: ["weights"],
+  missingPathHint: WEIGHTS_HINT,
   inputs: { tiles: TILES_IN },
   outputs: { logits: LOGITS_OUT },
   async run(ctx, inputs, p) {

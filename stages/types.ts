@@ -209,6 +209,8 @@ export interface Stage<P = Record<string, unknown>> {
   inputs: Record<string, PortSpec>;
   /** Output ports by name. The first one is the node's default output. */
   outputs: Record<string, PortSpec>;
+  /** Where the files of missing `pathParams` come from, appended to the error (one line). */
+  missingPathHint?: string;
   /** Names of parameters that are file paths: resolved against the pipeline folder and checked. */
   pathParams?: string[];
   /**
