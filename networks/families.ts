@@ -145,6 +145,12 @@ export function memberConfig(
   if (!info) {
     throw new UserError(`Unknown model family "${family}" (valid: ${FAMILIES.join(", ")})`);
   }
+  const unetrKeys = Object.keys(seedUnetrConfig(true));
+  for (const k of Object.keys(options.unetr ?? {})) {
+    if (!unetrKeys.includes(k)) {
+      throw new UserError(`Unknown UNETR config field "${k}" (valid: ${unetrKeys.join(", ")})`);
+    }
+  }
   let encoder = info.encoder(options.unetr ?? {});
   if (encoder.kind === "unet3d" && options.unet3d) {
     encoder = { kind: "unet3d", config: { ...encoder.config, ...options.unet3d } };

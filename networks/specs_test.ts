@@ -53,6 +53,10 @@ Deno.test("configs reject unknown presets, fields and mismatched channels with o
     /Unknown SegFormer config field "hiden_sizes"/,
   );
   assert.throws(
+    () => memberConfig("unetr", { unetr: { hiden_size: 8 } as never }),
+    /Unknown UNETR config field "hiden_size" \(valid: in_channels, /,
+  );
+  assert.throws(
     () => memberConfig("cnn3d", { segformer: { preset: "b0", num_channels: 8 } }),
     /num_channels 8 does not match the cnn3d encoder's 32 channels/,
   );
