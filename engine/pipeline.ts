@@ -362,7 +362,7 @@ export interface SetArg {
  * ```
  */
 export function parseSet(raw: string): SetArg {
-  const m = /^([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(
+  const m = /^(\*|[A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(
     raw,
   );
   if (!m) throw new UserError(`--set ${q(raw)}: expected NODE.PARAM=VALUE`);
@@ -384,11 +384,20 @@ export function parseSet(raw: string): SetArg {
 /**
  * Applies `--set` overrides to a pipeline (in place). An unknown node is an
  * error; parameters are checked later with the rest (`validate.ts`). Relative
- * paths set here resolve against the current folder.
+ * paths set here resolve against the current folder. The node `*` sets the
+ * parameter on every node whose `with` already names it (for example
+ * `--set '*.weights_dir=/data/weights'` for every member of an ensemble).
  */
 export function applySets(spec: PipelineSpec, sets: SetArg[]): void {
   for (const set of sets) {
     const loc: Loc = { file: "--set", line: 0, dir: Deno.cwd(), set: set.raw };
+    if (set.node === "*") {
+      const nodes = [...spec.nodes.values()].filter((n) => n.with.has(set.param));
+      if (nodes.length === 0) fail(loc, `no node sets parameter ${q(set.param)}`);
+      for (const n of nodes) n.with.set(set.param, { value: set.value, loc });
+      spec.overrides.push(set.raw);
+      continue;
+    }
     const node = spec.nodes.get(set.node);
     if (!node) {
       fail(

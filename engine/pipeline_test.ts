@@ -1,7 +1,7 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { join } from "node:path";
 import { fakeRegistry, tempFiles, userErrorOf } from "./_testing.ts";
-import { loadPipeline, parseSet } from "./pipeline.ts";
+import { applySets, loadPipeline, parseSet } from "./pipeline.ts";
 import { validate } from "./validate.ts";
 
 const BASE = `description: base
@@ -208,4 +208,19 @@ nodes:
     Object.fromEntries([...spec.nodes.get(id)!.with].map(([k, v]) => [k, v.value]));
   deepEqual(params("input"), { height: 64 });
   deepEqual(params("tiles"), { tile: 4, stride: 2, batch: 2 }, "same stage: merged");
+});
+
+Deno.test("--set '*.param=value' sets every node that has the parameter", async () => {
+  const dir = await tempFiles({ "p.yaml": BASE });
+  const spec = loadPipeline(join(dir, "p.yaml"));
+  applySets(spec, [parseSet("*.stride=6")]);
+  equal(spec.nodes.get("tiles")!.with.get("stride")!.value, 6);
+  equal(spec.nodes.get("input")!.with.has("stride"), false);
+  let message = "";
+  try {
+    applySets(spec, [parseSet("*.nothing=1")]);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  equal(message, `--set "*.nothing=1": no node sets parameter "nothing"`);
 });

@@ -147,7 +147,12 @@ function paramsOf(node: NodeSpec, stage: Stage, missing: MissingPath[]): Record<
   for (const name of stage.pathParams ?? []) {
     const set = node.with.get(name);
     if (typeof params[name] !== "string" || params[name] === "") continue;
-    const path = resolve(set?.loc.dir ?? node.loc.dir, params[name] as string);
+    // A path relative to another path parameter (weights in weights_dir) resolves against it.
+    const baseParam = stage.pathBase?.[name];
+    const base = baseParam && typeof params[baseParam] === "string"
+      ? resolve(node.with.get(baseParam)?.loc.dir ?? node.loc.dir, params[baseParam] as string)
+      : set?.loc.dir ?? node.loc.dir;
+    const path = resolve(base, params[name] as string);
     if (!exists(path)) {
       missing.push({
         loc: set?.loc ?? node.stage?.loc ?? node.loc,

@@ -34,7 +34,17 @@ const memberParams = {
   weights: v.pipe(
     v.string(),
     v.minLength(1),
-    v.description("Checkpoint: PyTorch .pth (state dict, with or without module.) or .safetensors"),
+    v.description(
+      "Checkpoint: PyTorch .pth (state dict, with or without module.) or .safetensors; relative to weights_dir when set",
+    ),
+  ),
+  weights_dir: v.optional(
+    v.pipe(
+      v.string(),
+      v.description(
+        "Folder that a relative weights path is looked up in (override for all: --set '*.weights_dir=DIR')",
+      ),
+    ),
   ),
   segformer: segformerParam,
   unetr: v.optional(
@@ -131,6 +141,7 @@ export const encode3d: Stage<MemberParams> = {
   description: "Run a member's 3D encoder (cnn3d, UNet3D or UNETR) on tile batches",
   params,
   pathParams: ["weights"],
+  pathBase: { weights: "weights_dir" },
   missingPathHint: WEIGHTS_HINT,
   inputs: { tiles: TILES_IN },
   outputs: {
@@ -155,6 +166,7 @@ export const segment2d: Stage<MemberParams> = {
   description: "Run a member's SegFormer and its two learned upscalers on depth-reduced maps",
   params,
   pathParams: ["weights"],
+  pathBase: { weights: "weights_dir" },
   missingPathHint: WEIGHTS_HINT,
   inputs: {
     maps: {
@@ -189,6 +201,7 @@ export const network: Stage<MemberParams> = {
   description: "One ensemble member in one node: encode_3d -> flatten_depth (max) -> segment_2d",
   params,
   pathParams: ["weights"],
+  pathBase: { weights: "weights_dir" },
   missingPathHint: WEIGHTS_HINT,
   inputs: { tiles: TILES_IN },
   outputs: { logits: LOGITS_OUT },

@@ -209,6 +209,11 @@ export interface Stage<P = Record<string, unknown>> {
   inputs: Record<string, PortSpec>;
   /** Output ports by name. The first one is the node's default output. */
   outputs: Record<string, PortSpec>;
+  /**
+   * Path parameters that resolve against another (directory) parameter
+   * rather than the pipeline folder, e.g. `{ weights: "weights_dir" }`.
+   */
+  pathBase?: Record<string, string>;
   /** Where the files of missing `pathParams` come from, appended to the error (one line). */
   missingPathHint?: string;
   /** Names of parameters that are file paths: resolved against the pipeline folder and checked. */

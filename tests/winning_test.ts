@@ -45,11 +45,8 @@ const SEED: [string, number, number, string, string][] = [
 
 Deno.test("winning.yaml declares the seed's nine members", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ink-winning-" });
-  const sets = [`input.path=${dir}`];
-  for (const [i, [, , , file]] of SEED.entries()) {
-    await Deno.writeFile(`${dir}/${file}`, new Uint8Array());
-    sets.push(`net${i + 1}.weights=${dir}/${file}`);
-  }
+  const sets = [`input.path=${dir}`, `*.weights_dir=${dir}`];
+  for (const [, , , file] of SEED) await Deno.writeFile(`${dir}/${file}`, new Uint8Array());
   const spec = loadPipeline(FILE);
   applySets(spec, sets.map(parseSet));
   const plan = validate(spec, registry);
