@@ -107,3 +107,30 @@ Deno.test("readPng rejects what it cannot read, in one line", async (t) => {
   });
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("PngWriter streams rows that readPng reads back, 8 and 16 bits, grey and RGB", async () => {
+  const { PngWriter } = await import("./png.ts");
+  const path = await Deno.makeTempFile({ suffix: ".png" });
+  const [height, width] = [37, 29];
+  for (const bitDepth of [8, 16] as const) {
+    const max = bitDepth === 8 ? 255 : 65535;
+    const data = bitDepth === 8 ? new Uint8Array(height * width) : new Uint16Array(height * width);
+    for (let i = 0; i < data.length; i++) data[i] = Math.floor(Math.random() * (max + 1));
+    const png = await PngWriter.create(path, { height, width, bitDepth });
+    for (let y = 0; y < height; y += 5) {
+      await png.writeRows(data.subarray(y * width, Math.min(y + 5, height) * width));
+    }
+    await png.close();
+    const back = await readPng(path);
+    assert.deepEqual([back.height, back.width], [height, width]);
+    assert.deepEqual([...back.data], [...data], `${bitDepth}-bit`);
+  }
+  const rgb = Uint8Array.from({ length: 3 * height * width }, (_, i) => i % 251);
+  const png = await PngWriter.create(path, { height, width, channels: 3 });
+  await png.writeRows(rgb);
+  await png.close();
+  const red = await readPng(path); // readPng keeps the first channel
+  assert.deepEqual([...red.data], [...rgb.filter((_, i) => i % 3 === 0)]);
+  const short = await PngWriter.create(path, { height, width });
+  await assert.rejects(() => short.close(), /0 of 37 rows written/);
+});

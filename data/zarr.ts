@@ -559,6 +559,37 @@ export async function createZarrV3(
       ...compressors[compressor],
     ],
   });
+  return writerFor(array, path, shape, dtype);
+}
+
+/**
+ * Opens an existing Zarr v3 array (one {@linkcode createZarrV3} made) for
+ * more writes, for example to go on writing bands after an interrupted run.
+ *
+ * @throws {UserError} When there is no such array or it has another type.
+ */
+export async function openZarrWriter(path: string): Promise<ZarrWriter> {
+  let array: zarr.Array<zarr.DataType, FileSystemStore>;
+  try {
+    array = await zarr.open.v3(new FileSystemStore(path), { kind: "array" });
+  } catch (err) {
+    throw new UserError(`Cannot open ${q(path)} for writing: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (!(array.dtype in ARRAY_TYPES)) {
+    throw new UserError(`Cannot open ${q(path)} for writing: data type ${array.dtype}`);
+  }
+  return writerFor(array, path, array.shape, array.dtype as ZarrWriteDtype);
+}
+
+function writerFor(
+  array: zarr.Array<zarr.DataType, FileSystemStore>,
+  path: string,
+  shape: readonly number[],
+  dtype: ZarrWriteDtype,
+): ZarrWriter {
+  const positive = (v: number) => Number.isInteger(v) && v > 0;
   let closed = false;
   return {
     path,
@@ -603,4 +634,62 @@ function product(values: readonly number[]): number {
 /** Element strides of a C-order array of `shape`. */
 function strides(shape: readonly number[]): number[] {
   return shape.map((_, i) => product(shape.slice(i + 1)));
+}
+
+/** A 2D Zarr array opened for reading rows, see {@linkcode openZarrImage}. */
+export interface ZarrImage {
+  /** The array's path, for messages. */
+  path: string;
+  height: number;
+  width: number;
+  dtype: ZarrWriteDtype;
+  /** Rows per chunk: reads of whole chunk rows decode each chunk once. */
+  chunkRows: number;
+  /** Rows `[y0, y1)`, all columns, as a new array. */
+  readRows(y0: number, y1: number): Promise<Uint8Array | Uint16Array | Float32Array>;
+}
+
+/**
+ * Opens a 2D (y, x) uint8, uint16 or float32 Zarr array for reading row
+ * bands, decoding only the chunks the rows touch.
+ *
+ * @throws {UserError} Like {@linkcode readZarrImage}.
+ *
+ * @example
+ * ```ts
+ * import { createZarrV3, openZarrImage } from "./zarr.ts";
+ * const path = await Deno.makeTempDir();
+ * const writer = await createZarrV3(path, { shape: [4, 2], dtype: "float32", chunks: [2, 2] });
+ * await writer.writeRegion([2, 0], [2, 2], new Float32Array([1, 2, 3, 4]));
+ * const image = await openZarrImage(path);
+ * console.assert((await image.readRows(1, 3)).join() === "0,0,1,2");
+ * ```
+ */
+export async function openZarrImage(
+  path: string,
+  name?: string,
+  options: ZarrReadOptions = {},
+): Promise<ZarrImage> {
+  const source = await openSource(path, name, 2, options);
+  const { array, where } = source;
+  if (!(array.dtype in ARRAY_TYPES)) {
+    const why = `data type ${array.dtype} is not supported, only uint8, uint16 and float32`;
+    throw new UserError(`Cannot open ${q(where)}: ${why}`);
+  }
+  const [height, width] = array.shape;
+  return {
+    path: where,
+    height,
+    width,
+    dtype: array.dtype as ZarrWriteDtype,
+    chunkRows: array.chunks[0],
+    async readRows(y0, y1) {
+      if (!(Number.isInteger(y0) && Number.isInteger(y1) && 0 <= y0 && y0 < y1 && y1 <= height)) {
+        throw new RangeError(
+          `readRows: rows [${y0}, ${y1}) are outside 0..${height} of ${q(where)}`,
+        );
+      }
+      return await readBox(source, [y0, 0], [y1, width]);
+    },
+  };
 }

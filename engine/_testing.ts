@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { UserError } from "../data/errors.ts";
 import { join } from "node:path";
 import { StageRegistry } from "../stages/registry.ts";
+import { memoryImage } from "../stages/images.ts";
 import type {
   GpuBatch,
   ImagePort,
@@ -98,10 +99,7 @@ export function fakeRegistry(ledger = new BatchLedger()): StageRegistry {
     },
     pathParams: ["path"],
     run: (_ctx, _inputs, p) => {
-      const image: ImagePort = {
-        kind: "image",
-        image: { height: 1, width: 1, data: new Uint8Array(1) },
-      };
+      const image: ImagePort = memoryImage({ height: 1, width: 1, data: new Uint8Array(1) });
       const volume = { kind: "volume" } as unknown as PortValue;
       const out: Record<string, PortValue> = { volume, mask: image };
       if (p.labels) out.labels = image;
@@ -198,7 +196,7 @@ export function fakeRegistry(ledger = new BatchLedger()): StageRegistry {
         batch.release();
       }
       const data = new Float32Array([n]);
-      return { image: { kind: "image", image: { height: 1, width: 1, data } } };
+      return { image: memoryImage({ height: 1, width: 1, data }) };
     },
   };
 
@@ -244,7 +242,7 @@ export function fakeRegistry(ledger = new BatchLedger()): StageRegistry {
       const image = inputs.image as ImagePort;
       const name = params.name as string;
       await ctx.writeOutput(name, async (tmp) => {
-        await Deno.writeTextFile(tmp, String(image.image.data[0]));
+        await Deno.writeTextFile(tmp, String((await image.readRows(0, 1))[0]));
         await new Promise((r) => setTimeout(r, params.delayMs as number));
         if (params.fail) throw new Error("write_png failed on purpose");
       });

@@ -33,6 +33,7 @@ import {
   runtimeInfo,
 } from "./manifest.ts";
 import { OutputFolder, removeIfExists, writeFileAtomic } from "./output.ts";
+import { fingerprints } from "./fingerprint.ts";
 import { formatTime, ProgressBoard } from "./progress.ts";
 import { teeBatches } from "./tee.ts";
 import { formatPlan, type Plan, type PlanNode } from "./validate.ts";
@@ -64,6 +65,9 @@ export const INTERRUPTED = "Run interrupted";
 /** The name of the manifest file in the output folder. */
 export const MANIFEST = "manifest.json";
 
+/** The folder, inside the output folder, of the nodes' work folders (kept for resuming). */
+export const WORK_DIR = ".work";
+
 const STREAM_KINDS = new Set(["tiles", "maps"]);
 
 /**
@@ -86,6 +90,7 @@ export async function runPlan(
   // A manifest from an earlier run must not vouch for this run's outputs.
   await removeIfExists(resolve(outDir, MANIFEST));
   const files = await hashFiles(plan.spec.files);
+  const prints = await fingerprints(plan);
 
   const level = debugLevel();
   const board = new ProgressBoard(options.progress ?? Deno.stderr.isTerminal());
@@ -150,6 +155,12 @@ export async function runPlan(
       baseDir: plan.spec.dir,
       progress,
       writeOutput: (rel, write) => out.write(rel, write),
+      fingerprint: prints.get(node.id)!,
+      workDir: async () => {
+        const dir = resolve(outDir, WORK_DIR, node.id);
+        await Deno.mkdir(dir, { recursive: true });
+        return dir;
+      },
       debug: (lvl, message) => {
         if (level >= lvl) log(`[debug] ${node.id}: ${message}`);
       },
@@ -230,6 +241,8 @@ export async function runPlan(
     options.signal?.removeEventListener("abort", onAbort);
     memory.stop();
   }
+  // Work folders exist for resuming an interrupted run; a complete run needs them no more.
+  await removeIfExists(resolve(outDir, WORK_DIR));
   const done = manifest("complete");
   await writeManifest(outDir, done);
   return { outDir, manifest: done };
@@ -311,7 +324,11 @@ function wireOutputs(
     const branches = readers.length > 1
       ? teeBatches(stream.batches, readers.length)
       : [stream.batches];
-    readers.forEach((reader, i) => state.views.set(reader, { ...value, batches: branches[i] }));
+    // Two readers of one stream cannot each tell its producer where to resume.
+    const resume = readers.length > 1 ? undefined : value.resume;
+    readers.forEach((reader, i) =>
+      state.views.set(reader, { ...value, resume, batches: branches[i] })
+    );
   }
   return finished;
 }

@@ -64,25 +64,31 @@ async function checkCase(name: string, family: string, maxBinding?: number): Pro
     family,
   } as Fixture;
   const gpu = await getGpu();
-  const member = await Member.load(
-    gpu,
-    configOf(fixture),
-    await loadCheckpoint(`${DIR}${name}.pth`),
-  );
-  const input = await readNpy(`${DIR}input.npy`, { dtype: "f32" });
-  const want = await readNpy(`${DIR}${name}.out.npy`, { dtype: "f32" });
-  const x = uploadTensor(gpu, input.shape, "f32", input.data);
-  const y = member.forward(x);
-  assert.deepEqual([...y.shape], want.shape);
-  const got = await downloadTensor(y) as Float32Array;
-  const c = compareArrays(got, want.data, { atol: 1e-4, rtol: 1e-3 });
-  if (Deno.env.get("SHOW")) console.log(`${name}: rel L2 ${c.relL2.toExponential(2)}`);
-  assert.ok(
-    c.relL2 <= 1e-4,
-    `${name}: relative L2 error ${c.relL2.toExponential(2)} (max abs ${c.maxAbsError})`,
-  );
-  for (const t of [x, y]) t.release();
-  member.release();
+  const saved = gpu.maxBinding;
+  if (maxBinding) gpu.maxBinding = maxBinding;
+  try {
+    const member = await Member.load(
+      gpu,
+      configOf(fixture),
+      await loadCheckpoint(`${DIR}${name}.pth`),
+    );
+    const input = await readNpy(`${DIR}input.npy`, { dtype: "f32" });
+    const want = await readNpy(`${DIR}${name}.out.npy`, { dtype: "f32" });
+    const x = uploadTensor(gpu, input.shape, "f32", input.data);
+    const y = member.forward(x);
+    assert.deepEqual([...y.shape], want.shape);
+    const got = await downloadTensor(y) as Float32Array;
+    const c = compareArrays(got, want.data, { atol: 1e-4, rtol: 1e-3 });
+    if (Deno.env.get("SHOW")) console.log(`${name}: rel L2 ${c.relL2.toExponential(2)}`);
+    assert.ok(
+      c.relL2 <= 1e-4,
+      `${name}: relative L2 error ${c.relL2.toExponential(2)} (max abs ${c.maxAbsError})`,
+    );
+    for (const t of [x, y]) t.release();
+    member.release();
+  } finally {
+    gpu.maxBinding = saved;
+  }
 }
 
 const CASES: Record<string, string> = {

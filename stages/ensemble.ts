@@ -2,7 +2,8 @@
  * `ensemble`: the seed's model averaging. Each member's blended logit map
  * goes through a sigmoid, then the probabilities are averaged with weights
  * (equal by default, as the seed's 9-member mean). Members may have used
- * different tile sizes and batch sizes: they meet here as whole maps.
+ * different tile sizes and batch sizes: they meet here as whole maps, read
+ * band by band; the result is written band by band to the node's work folder.
  *
  * Inputs are named `m1` .. `m12`; connect as many as there are members:
  * `from: { m1: member_a, m2: member_b }`.
@@ -12,6 +13,7 @@
 
 import * as v from "valibot";
 import { UserError } from "../data/errors.ts";
+import { BandStore, checkSameSize } from "./images.ts";
 import type { ImagePort, PortSpec, Stage } from "./types.ts";
 
 /** The most members an ensemble node takes. */
@@ -42,7 +44,7 @@ export function sigmoid(x: number): number {
 /** The `ensemble` stage. */
 export const ensemble: Stage<v.InferOutput<typeof params>> = {
   name: "ensemble",
-  version: "1",
+  version: "2",
   description: "Sigmoid per member, then a weighted (default equal) mean of the probabilities",
   params,
   inputs: Object.fromEntries(
@@ -57,7 +59,7 @@ export const ensemble: Stage<v.InferOutput<typeof params>> = {
       description: "Ensemble ink probability",
     },
   },
-  run(_ctx, inputs, p) {
+  async run(ctx, inputs, p) {
     const maps = Object.entries(inputs)
       .filter(([, value]) => value !== undefined)
       .map(([port, value]) => [port, value as ImagePort] as const);
@@ -69,28 +71,29 @@ export const ensemble: Stage<v.InferOutput<typeof params>> = {
     }
     const total = weights.reduce((a, b) => a + b, 0);
     if (!(total > 0)) throw new UserError(`parameter "weights" must have a positive sum`);
-    const { height, width } = maps[0][1].image;
-    const out = new Float32Array(height * width);
-    maps.forEach(([port, m], i) => {
-      if (m.image.height !== height || m.image.width !== width) {
-        throw new UserError(
-          `input "${port}" is ${m.image.width}x${m.image.height} but "${
-            maps[0][0]
-          }" is ${width}x${height}`,
-        );
-      }
-      const w = weights[i] / total;
-      const data = m.image.data;
-      for (let j = 0; j < out.length; j++) out[j] += w * sigmoid(data[j]);
+    const [firstPort, first] = maps[0];
+    for (const [port, m] of maps) checkSameSize(m, port, first, firstPort);
+    const { height, width, bandRows } = first;
+    const store = await BandStore.open(ctx, "probabilities", {
+      height,
+      width,
+      dtype: "f32",
+      bandRows,
     });
-    const first = maps[0][1];
-    return Promise.resolve({
-      probabilities: {
-        kind: "image",
-        image: { height, width, data: out },
-        mask: first.mask,
-        labels: first.labels,
-      } satisfies ImagePort,
-    });
+    const scale = weights.map((w) => w / total);
+    ctx.progress.start(store.bands, "bands");
+    ctx.progress.tick(store.done);
+    for (let y0 = store.doneRows; y0 < height; y0 += bandRows) {
+      const y1 = Math.min(y0 + bandRows, height);
+      const bands = await Promise.all(maps.map(([, m]) => m.readRows(y0, y1)));
+      const out = new Float32Array((y1 - y0) * width);
+      bands.forEach((data, i) => {
+        const w = scale[i];
+        for (let j = 0; j < out.length; j++) out[j] += w * sigmoid(data[j]);
+      });
+      await store.writeBand(out);
+      ctx.progress.tick();
+    }
+    return { probabilities: await store.port({ mask: first.mask, labels: first.labels }) };
   },
 };

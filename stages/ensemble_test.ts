@@ -1,25 +1,33 @@
 import assert from "node:assert/strict";
 import { ensemble, sigmoid } from "./ensemble.ts";
-import type { ImagePort, StageContext } from "./types.ts";
+import { memoryImage, readImage } from "./images.ts";
+import { testContext } from "./_testing.ts";
+import type { ImagePort } from "./types.ts";
 
-const ctx = {} as StageContext;
-const map = (data: number[]): ImagePort => ({
-  kind: "image",
-  image: { height: 1, width: data.length, data: Float32Array.from(data) },
-});
+const map = (data: number[], rows = 1): ImagePort =>
+  memoryImage({ height: rows, width: data.length / rows, data: Float32Array.from(data) }, {}, 2);
 
-Deno.test("ensemble averages member probabilities, equal or weighted", async () => {
-  const a = [0, 2, -3];
-  const b = [1, -1, 4];
-  const { probabilities } = await ensemble.run(ctx, { m1: map(a), m2: map(b) }, {});
-  const got = (probabilities as ImagePort).image.data;
+Deno.test("ensemble averages member probabilities, equal or weighted, band by band", async () => {
+  const a = [0, 2, -3, 1, 0.5, -0.25, 7, -7, 3, 1.5];
+  const b = [1, -1, 4, 0, -2, 0.75, -7, 7, 2, -1];
+  const { probabilities } = await ensemble.run(
+    await testContext(),
+    { m1: map(a, 5), m2: map(b, 5) },
+    {},
+  );
+  const got = (await readImage(probabilities as ImagePort)).data;
   a.forEach((x, i) => assert.ok(Math.abs(got[i] - (sigmoid(x) + sigmoid(b[i])) / 2) < 1e-7));
-  const weighted = await ensemble.run(ctx, { m1: map(a), m3: map(b) }, { weights: [3, 1] });
-  const w = (weighted.probabilities as ImagePort).image.data;
+  const weighted = await ensemble.run(
+    await testContext(),
+    { m1: map(a, 5), m3: map(b, 5) },
+    { weights: [3, 1] },
+  );
+  const w = (await readImage(weighted.probabilities as ImagePort)).data;
   a.forEach((x, i) => assert.ok(Math.abs(w[i] - (3 * sigmoid(x) + sigmoid(b[i])) / 4) < 1e-7));
 });
 
 Deno.test("ensemble names mismatched weights and sizes", async () => {
+  const ctx = await testContext();
   await assert.rejects(
     async () => await ensemble.run(ctx, { m1: map([0]), m2: map([1]) }, { weights: [1] }),
     /parameter "weights" has 1 values but 2 members are connected/,

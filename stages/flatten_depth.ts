@@ -45,6 +45,7 @@ export const flattenDepth: Stage<v.InferOutput<typeof params>> = {
       mask: tiles.mask,
       labels: tiles.labels,
       tta: tiles.tta,
+      resume: tiles.resume,
       batches: reduce(ctx.gpu, tiles.batches, p.reduce),
     };
     return Promise.resolve({ maps: out });

@@ -216,6 +216,7 @@ export const network: Stage<MemberParams> = {
       mask: tiles.mask,
       labels: tiles.labels,
       tta: tiles.tta,
+      resume: tiles.resume,
       batches: mapBatches(member, "network", tiles.batches, (ops, x) => {
         const flat = member.encodeFlat(ops, x);
         const y = member.segment(ops, flat);

@@ -9,21 +9,21 @@
 
 import * as v from "valibot";
 import { UserError } from "../data/errors.ts";
-import { writePng } from "../data/png.ts";
+import { PngWriter } from "../data/png.ts";
 import { createZarrV3 } from "../data/zarr.ts";
 import {
   bestThreshold,
   ConfusionCounter,
-  fillSmallHoles,
-  removeSmallComponents,
-  rle,
+  postprocessBands,
+  RleEncoder,
   SEED_THRESHOLDS,
   seedFbeta,
   sklearnFbeta,
   submissionCsv,
   writePlot,
 } from "../postprocess/mod.ts";
-import type { Image2D, ImagePort, Stage } from "./types.ts";
+import { BandStore, checkSameSize, imageBands } from "./images.ts";
+import type { ImagePort, Stage, VolumePort } from "./types.ts";
 
 const postParams = v.object({
   threshold: v.optional(
@@ -66,7 +66,7 @@ const postParams = v.object({
 /** The `postprocess` stage. */
 export const postprocess: Stage<v.InferOutput<typeof postParams>> = {
   name: "postprocess",
-  version: "1",
+  version: "2",
   description:
     "Threshold, multiply by the mask, fill small holes (option), remove small components",
   params: postParams,
@@ -88,26 +88,38 @@ export const postprocess: Stage<v.InferOutput<typeof postParams>> = {
       description: "Ink prediction, 0 or 1",
     },
   },
-  run(_ctx, inputs, p) {
+  async run(ctx, inputs, p) {
     const port = inputs.probabilities as ImagePort;
-    const { height, width, data } = port.image;
-    let binary: Uint8Array = new Uint8Array(height * width);
-    for (let i = 0; i < binary.length; i++) binary[i] = data[i] >= p.threshold ? 1 : 0;
-    if (p.use_mask) {
-      if (!port.mask) throw new UserError(`parameter "use_mask" is true but the input has no mask`);
-      const mask = port.mask.data;
-      for (let i = 0; i < binary.length; i++) if (!(mask[i] > 0)) binary[i] = 0;
+    const { height, width, bandRows } = port;
+    if (p.use_mask && !port.mask) {
+      throw new UserError(`parameter "use_mask" is true but the input has no mask`);
     }
-    if (p.hole_size > 0) binary = fillSmallHoles({ height, width, data: binary }, p.hole_size);
-    if (p.min_size > 0) binary = removeSmallComponents({ height, width, data: binary }, p.min_size);
-    return Promise.resolve({
-      binary: {
-        kind: "image",
-        image: { height, width, data: binary },
-        mask: port.mask,
-        labels: port.labels,
-      },
+    const mask = p.use_mask ? port.mask!.data : undefined;
+    const store = await BandStore.open(ctx, "binary", { height, width, dtype: "u8", bandRows }, {
+      partial: false,
     });
+    if (!store.complete) {
+      const passes = p.hole_size > 0 ? 3 : 2;
+      ctx.progress.start(passes * store.bands, "bands");
+      const thresholded = async function* () {
+        for await (const { y0, data } of imageBands(port)) {
+          const out = new Uint8Array(data.length);
+          for (let i = 0; i < out.length; i++) out[i] = data[i] >= p.threshold ? 1 : 0;
+          if (mask) {
+            const m = mask.subarray(y0 * width, y0 * width + out.length);
+            for (let i = 0; i < out.length; i++) if (!(m[i] > 0)) out[i] = 0;
+          }
+          ctx.progress.tick();
+          yield { y0, data: out };
+        }
+      };
+      const bands = postprocessBands(thresholded, width, {
+        maxSize: p.min_size,
+        holeSize: p.hole_size,
+      });
+      for await (const band of bands) await store.writeBand(band.data);
+    }
+    return { binary: await store.port({ mask: port.mask, labels: port.labels }) };
   },
 };
 
@@ -129,9 +141,9 @@ const outParams = v.object({
 /** The `write_outputs` stage. */
 export const writeOutputs: Stage<v.InferOutput<typeof outParams>> = {
   name: "write_outputs",
-  version: "1",
+  version: "2",
   description:
-    "Write the probability map (Zarr), the binary map and a preview (PNG), and the RLE CSV",
+    "Write the probability map (Zarr), the binary map and a preview (PNG), and the RLE CSV, band by band",
   params: outParams,
   inputs: {
     binary: {
@@ -144,67 +156,110 @@ export const writeOutputs: Stage<v.InferOutput<typeof outParams>> = {
       kind: "image",
       dtype: "f32",
       shape: "(H, W)",
-      description: "Ink probability",
+      description: "Ink probability (for the Zarr map and the preview)",
+      optional: true,
+    },
+    volume: {
+      kind: "volume",
+      description: "The input volume: the preview shows its middle layer under the prediction",
       optional: true,
     },
   },
   outputs: { files: { kind: "files", description: "The files written" } },
   async run(ctx, inputs, p) {
-    const binary = (inputs.binary as ImagePort).image;
+    const binary = inputs.binary as ImagePort;
+    const probs = inputs.probabilities as ImagePort | undefined;
+    const volume = inputs.volume as VolumePort | undefined;
+    const { height, width } = binary;
+    if (probs) checkSameSize(probs, "probabilities", binary, "binary");
+    if (volume) {
+      const [, vh, vw] = volume.source.shape;
+      if (vh !== height || vw !== width) {
+        throw new UserError(`input "volume" is ${vw}x${vh} but "binary" is ${width}x${height}`);
+      }
+    }
     const files: string[] = [];
     const out = async (name: string, write: (tmp: string) => Promise<void>) => {
       await ctx.writeOutput(name, write);
       files.push(name);
     };
-    const probs = inputs.probabilities as ImagePort | undefined;
     if (probs) {
-      const img = probs.image;
-      const data = p.probability_dtype === "uint8"
-        ? Uint8Array.from(img.data, (x) => Math.round(Math.min(1, Math.max(0, x)) * 255))
-        : Float32Array.from(img.data);
       await out(`${p.prefix}_probability.zarr`, async (tmp) => {
         const w = await createZarrV3(tmp, {
-          shape: [img.height, img.width],
+          shape: [height, width],
           dtype: p.probability_dtype,
-          chunks: [512, 512],
+          chunks: [probs.bandRows, Math.min(512, width)],
         });
-        await w.writeRegion([0, 0], [img.height, img.width], data);
+        for await (const { y0, data } of imageBands(probs)) {
+          const values = p.probability_dtype === "uint8"
+            ? Uint8Array.from(data, (x) => Math.round(Math.min(1, Math.max(0, x)) * 255))
+            : Float32Array.from(data);
+          await w.writeRegion([y0, 0], [data.length / width, width], values);
+        }
         await w.close();
       });
-      await out(
-        `${p.prefix}_preview.png`,
-        (tmp) => writePng(tmp, preview(img, binary), { bitDepth: 8 }),
-      );
     }
-    await out(
-      `${p.prefix}.png`,
-      (tmp) =>
-        writePng(tmp, { ...binary, data: Uint8Array.from(binary.data, (x) => (x ? 255 : 0)) }, {
-          bitDepth: 8,
-        }),
-    );
-    await out(
-      `${p.prefix}_submission.csv`,
-      (tmp) =>
-        Deno.writeTextFile(
-          tmp,
-          submissionCsv([{
-            id: p.id,
-            predicted: rle({ ...binary, data: binary.data as Uint8Array }),
-          }]),
-        ),
-    );
+    if (probs || volume) {
+      await out(`${p.prefix}_preview.png`, (tmp) => writePreview(tmp, binary, probs, volume));
+    }
+    await out(`${p.prefix}.png`, async (tmp) => {
+      const png = await PngWriter.create(tmp, { height, width });
+      for await (const { data } of imageBands(binary)) {
+        await png.writeRows(Uint8Array.from(data, (x) => (x ? 255 : 0)));
+      }
+      await png.close();
+    });
+    await out(`${p.prefix}_submission.csv`, async (tmp) => {
+      const encoder = new RleEncoder(width);
+      for await (const { y0, data } of imageBands(binary)) {
+        encoder.push({ y0, data: data as Uint8Array });
+      }
+      await Deno.writeTextFile(tmp, submissionCsv([{ id: p.id, predicted: encoder.finish() }]));
+    });
     return { files: { kind: "files", files } };
   },
 };
 
-/** A grey preview: the probability as brightness, predicted ink marked white at full brightness. */
-function preview(probs: Image2D, binary: Image2D): Image2D {
-  const data = new Uint8Array(probs.height * probs.width);
-  for (let i = 0; i < data.length; i++) {
-    data[i] = binary.data[i] ? 255 : Math.round(Math.min(1, Math.max(0, probs.data[i])) * 160);
+/**
+ * The preview: with the volume, its middle layer in grey with predicted ink
+ * in red (RGB); without it, the probability as brightness with predicted
+ * ink white (grey).
+ */
+async function writePreview(
+  path: string,
+  binary: ImagePort,
+  probs: ImagePort | undefined,
+  volume: VolumePort | undefined,
+): Promise<void> {
+  const { height, width } = binary;
+  const png = await PngWriter.create(path, { height, width, channels: volume ? 3 : 1 });
+  try {
+    for await (const { y0, data } of imageBands(binary)) {
+      const rows = data.length / width;
+      if (volume) {
+        const [depth] = volume.source.shape;
+        const slab = await volume.source.readRegion(y0, y0 + rows, 0, width);
+        const layer = Math.floor(depth / 2) * rows * width;
+        const shift = slab instanceof Uint16Array ? 8 : 0;
+        const rgb = new Uint8Array(3 * data.length);
+        for (let i = 0; i < data.length; i++) {
+          const g = slab[layer + i] >> shift;
+          if (data[i]) rgb.set([255, g >> 1, g >> 1], 3 * i);
+          else rgb.set([g, g, g], 3 * i);
+        }
+        await png.writeRows(rgb);
+      } else {
+        const pr = await probs!.readRows(y0, y0 + rows);
+        const grey = new Uint8Array(data.length);
+        for (let i = 0; i < data.length; i++) {
+          grey[i] = data[i] ? 255 : Math.round(Math.min(1, Math.max(0, pr[i])) * 160);
+        }
+        await png.writeRows(grey);
+      }
+    }
+  } finally {
+    await png.close().catch(() => {});
   }
-  return { height: probs.height, width: probs.width, data };
 }
 
 const evalParams = v.object({
@@ -253,7 +308,16 @@ export const evaluate: Stage<v.InferOutput<typeof evalParams>> = {
     }
     const thresholds = [...new Set([...SEED_THRESHOLDS, p.threshold])].sort((a, b) => a - b);
     const counter = new ConfusionCounter(thresholds);
-    counter.push(Float32Array.from(port.image.data), port.labels.data as Uint8Array, mask);
+    const labels = port.labels.data as Uint8Array;
+    const { width } = port;
+    for await (const { y0, data } of imageBands(port)) {
+      const [from, to] = [y0 * width, y0 * width + data.length];
+      counter.push(
+        data instanceof Float32Array ? data : Float32Array.from(data),
+        labels.subarray(from, to),
+        mask?.subarray(from, to),
+      );
+    }
     const counts = counter.counts();
     const scan = counts.map((c) => ({ ...c, f05: seedFbeta(c).f, f05_sklearn: sklearnFbeta(c).f }));
     const chosen = scan.find((s) => s.threshold === p.threshold)!;

@@ -10,7 +10,8 @@
 import * as v from "valibot";
 import { UserError } from "../data/errors.ts";
 import { openMaskAndLabels, openVolume } from "../data/volume.ts";
-import type { ImagePort, PortValue, Stage, VolumePort } from "./types.ts";
+import { memoryImage } from "./images.ts";
+import type { PortValue, Stage, VolumePort } from "./types.ts";
 
 const params = v.object({
   path: v.pipe(
@@ -115,8 +116,8 @@ export const readVolume: Stage<ReadVolumeParams> = {
       labels,
     };
     const out: Record<string, PortValue> = { volume };
-    if (mask) out.mask = { kind: "image", image: mask } satisfies ImagePort;
-    if (labels) out.labels = { kind: "image", image: labels } satisfies ImagePort;
+    if (mask) out.mask = memoryImage(mask, { mask, labels });
+    if (labels) out.labels = memoryImage(labels, { mask, labels });
     return out;
   },
 };

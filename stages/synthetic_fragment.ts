@@ -8,6 +8,7 @@
 
 import * as v from "valibot";
 import { syntheticFragment as generate } from "../data/synthetic.ts";
+import { memoryImage } from "./images.ts";
 import type { Stage, VolumePort } from "./types.ts";
 
 const int = (min: number, max: number, description: string) =>
@@ -83,8 +84,8 @@ export const syntheticFragment: Stage<v.InferOutput<typeof params>> = {
     };
     return Promise.resolve({
       volume,
-      mask: { kind: "image", image: frag.mask },
-      labels: { kind: "image", image: frag.labels },
+      mask: memoryImage(frag.mask, { mask: frag.mask, labels: frag.labels }),
+      labels: memoryImage(frag.labels, { mask: frag.mask, labels: frag.labels }),
     });
   },
 };

@@ -16,7 +16,7 @@ import type { Gpu } from "../kernels/device.ts";
 import { recordTileCrop } from "../kernels/tile_crop/mod.ts";
 import { emptyTensor, type GpuTensor } from "../kernels/tensor.ts";
 import { UserError } from "../data/errors.ts";
-import type { GpuBatch, Stage, TileGrid, TileStream, VolumePort } from "./types.ts";
+import type { GpuBatch, ResumePoint, Stage, TileGrid, TileStream, VolumePort } from "./types.ts";
 import { BlockGrid, gcd, paddedSize, tileOrigins } from "./tiling.ts";
 
 const params = v.object({
@@ -143,6 +143,7 @@ export function tileStream(
       `Mask of "${vol.source.path}" is ${vol.mask.width}x${vol.mask.height} but the volume is ${width}x${height}`,
     );
   }
+  const resume: ResumePoint = { row: 0 };
   return {
     kind: "tiles",
     grid,
@@ -151,7 +152,8 @@ export function tileStream(
     total: ys.length * xs.length,
     mask: vol.mask,
     labels: vol.labels,
-    batches: generate(getGpu, vol, o, grid, ys, xs, onPositions),
+    resume,
+    batches: generate(getGpu, vol, o, grid, ys, xs, onPositions, resume),
   };
 }
 
@@ -163,6 +165,7 @@ async function* generate(
   ys: number[],
   xs: number[],
   onPositions: (n: number) => void,
+  resume: ResumePoint,
 ): AsyncGenerator<GpuBatch> {
   const gpu = await getGpu();
   const [depth, height, width] = vol.source.shape;
@@ -190,6 +193,11 @@ async function* generate(
 
   try {
     for (const y0 of ys) {
+      if (y0 + o.tile <= resume.row) {
+        onPositions(xs.length); // the consumer already has these rows
+        continue;
+      }
+      loaded = Math.max(loaded, y0); // rows above y0 are needed by no tile to come
       const need = Math.min(y0 + o.tile, height);
       if (loaded < need) {
         rec.submit(); // crops recorded so far must read the ring before it is overwritten

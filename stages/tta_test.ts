@@ -11,21 +11,14 @@ import { downloadTensor, type GpuTensor, uploadTensor } from "../kernels/tensor.
 import { flattenDepth } from "./flatten_depth.ts";
 import { makeBatch, tileStream } from "./tile_crop.ts";
 import { ttaExpand, ttaMerge, type TtaMode, ttaVariants } from "./tta.ts";
+import { testContext } from "./_testing.ts";
 import type { GpuBatch, MapStream, StageContext, TileStream } from "./types.ts";
 
 const T = 16;
 const D = 3;
 const SHAPE: [number, number, number] = [D, 40, 44]; // 5 x 5 tiles at stride 8, batches of 3 + 1
 
-const ctx: StageContext = {
-  node: "test",
-  gpu: getGpu,
-  outDir: "/nonexistent",
-  baseDir: "/nonexistent",
-  progress: { start() {}, tick() {}, done() {} },
-  writeOutput: () => Promise.reject(new Error("no outputs in this test")),
-  debug() {},
-};
+const ctx: StageContext = await testContext();
 
 const VOLUME = new Uint16Array(SHAPE[0] * SHAPE[1] * SHAPE[2]).map(() =>
   Math.floor(Math.random() * 65536)

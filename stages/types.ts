@@ -28,7 +28,7 @@ export type PortKind =
   | "tiles"
   /** A stream of 2D per-tile maps on the GPU, see {@linkcode MapStream}. */
   | "maps"
-  /** A whole-fragment 2D image on the host, see {@linkcode ImagePort}. */
+  /** A whole-fragment 2D image read by row bands, see {@linkcode ImagePort}. */
   | "image"
   /** Files written by a sink stage, see {@linkcode FilesPort}. */
   | "files";
@@ -118,6 +118,8 @@ export interface TileStream {
   labels?: Image2D;
   /** Set by `tta_expand`: the batches hold test-time augmentation variants. */
   tta?: TtaInfo;
+  /** Set by the producer when it can skip tiles a consumer already has; see {@linkcode ResumePoint}. */
+  resume?: ResumePoint;
   batches: AsyncIterable<GpuBatch>;
 }
 
@@ -131,7 +133,20 @@ export interface MapStream {
   labels?: Image2D;
   /** Set by `tta_expand` upstream: the batches hold test-time augmentation variants. */
   tta?: TtaInfo;
+  /** See {@linkcode TileStream.resume}. */
+  resume?: ResumePoint;
   batches: AsyncIterable<GpuBatch>;
+}
+
+/**
+ * Lets the consumer of a stream of row-ordered tiles say, before it pulls
+ * the first batch, that it already has every row above `row`: the producer
+ * (`tile_crop`) then skips the tiles that lie wholly above it. Stages that
+ * pass batches through keep the field (spreading their input stream); the
+ * engine removes it from a stream read by two nodes.
+ */
+export interface ResumePoint {
+  row: number;
 }
 
 /**
@@ -146,11 +161,31 @@ export interface TtaInfo {
   variants: { k: number; flip: boolean }[];
 }
 
-/** A whole-fragment image port. */
+/** Rows `y0 .. y0 + data.length / width` of an image, row by row. */
+export interface ImageBand {
+  y0: number;
+  data: Float32Array | Uint8Array | Uint16Array;
+}
+
+/**
+ * A whole-fragment 2D image, read by row bands so that no consumer has to
+ * hold it in memory: a blended map lives in a Zarr array in the run's work
+ * folder, a small image may live in memory. `bands()` starts a new pass
+ * from row 0 each time it is called; see stages/images.ts for the helpers
+ * that make and read these ports.
+ */
 export interface ImagePort {
   kind: "image";
-  image: Image2D;
+  height: number;
+  width: number;
+  dtype: "f32" | "u8" | "u16";
+  /** The natural band height (the store's chunk rows): reads of this many rows are cheapest. */
+  bandRows: number;
+  /** Rows `[y0, y1)` as a new array or a view that the caller must not change. */
+  readRows(y0: number, y1: number): Promise<Float32Array | Uint8Array | Uint16Array>;
+  /** Papyrus mask (non-zero = data), same height and width, when known. */
   mask?: Image2D;
+  /** Ink labels (non-zero = ink), same height and width, when known. */
   labels?: Image2D;
 }
 
@@ -191,6 +226,19 @@ export interface StageContext {
    * resolves. Returns the final absolute path.
    */
   writeOutput(relPath: string, write: (tmpPath: string) => Promise<void>): Promise<string>;
+  /**
+   * This node's work folder (`OUT/.work/NODE`, created on first call) for
+   * intermediate results such as blended maps flushed band by band. It
+   * survives a failed or killed run so the next run with the same output
+   * folder can resume, and is removed when a run completes.
+   */
+  workDir(): Promise<string>;
+  /**
+   * A digest of this node's stage, version and parameters and those of every
+   * node upstream of it (with the size and time of their input files): work
+   * left by an earlier run is reused only when its fingerprint matches.
+   */
+  fingerprint: string;
   /** Prints a DEBUG message when DEBUG >= level. */
   debug(level: number, message: string): void;
 }

@@ -7,6 +7,7 @@
 
 import * as v from "valibot";
 import { createZarrV3 } from "../data/zarr.ts";
+import { imageBands } from "./images.ts";
 import type { ImagePort, Stage } from "./types.ts";
 
 const params = v.object({
@@ -34,15 +35,19 @@ export const writeMap: Stage<v.InferOutput<typeof params>> = {
   inputs: { image: { kind: "image", shape: "(H, W)", description: "The map to write" } },
   outputs: { files: { kind: "files", description: "The Zarr array written" } },
   async run(ctx, inputs, p) {
-    const { image } = inputs.image as ImagePort;
-    const data = image.data instanceof Float32Array ? image.data : Float32Array.from(image.data);
+    const image = inputs.image as ImagePort;
+    const { height, width } = image;
     await ctx.writeOutput(p.path, async (tmp) => {
       const w = await createZarrV3(tmp, {
-        shape: [image.height, image.width],
+        shape: [height, width],
         dtype: "float32",
         chunks: [p.chunk, p.chunk],
       });
-      await w.writeRegion([0, 0], [image.height, image.width], data);
+      const rows = Math.ceil(image.bandRows / p.chunk) * p.chunk; // whole chunk rows per write
+      for await (const { y0, data } of imageBands(image, rows)) {
+        const values = data instanceof Float32Array ? data : Float32Array.from(data);
+        await w.writeRegion([y0, 0], [data.length / width, width], values);
+      }
       await w.close();
     });
     return { files: { kind: "files", files: [p.path] } };

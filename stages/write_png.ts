@@ -5,7 +5,8 @@
  */
 
 import * as v from "valibot";
-import { writePng as writePngFile } from "../data/png.ts";
+import { PngWriter } from "../data/png.ts";
+import { imageBands } from "./images.ts";
 import type { Image2D, ImagePort, Stage } from "./types.ts";
 
 const params = v.object({
@@ -38,33 +39,56 @@ export const writePng: Stage<WritePngParams> = {
   inputs: { image: { kind: "image", shape: "(H, W)", description: "The image to write" } },
   outputs: { files: { kind: "files", description: "The PNG written" } },
   async run(ctx, inputs, p) {
-    const { image } = inputs.image as ImagePort;
-    const data = quantize(image, p.bit_depth, p.scale);
-    await ctx.writeOutput(
-      p.path,
-      (tmp) => writePngFile(tmp, { ...image, data }, { bitDepth: p.bit_depth }),
-    );
+    const image = inputs.image as ImagePort;
+    const { height, width } = image;
+    let range: [number, number] = [0, 1];
+    if (p.scale === "minmax") {
+      let [lo, hi] = [Infinity, -Infinity];
+      for await (const { data } of imageBands(image)) [lo, hi] = extent(data, lo, hi);
+      range = hi > lo ? [lo, hi] : [lo, lo + 1];
+    }
+    await ctx.writeOutput(p.path, async (tmp) => {
+      const png = await PngWriter.create(tmp, { height, width, bitDepth: p.bit_depth });
+      try {
+        for await (const { data } of imageBands(image)) {
+          await png.writeRows(
+            quantize({ height: data.length / width, width, data }, p.bit_depth, p.scale, range),
+          );
+        }
+      } finally {
+        await png.close().catch(() => {});
+      }
+    });
     return { files: { kind: "files", files: [p.path] } };
   },
 };
 
-/** Maps image values to integers of `bits` bits (rounding, clipping, NaN as 0). */
+/** Smallest and largest value of `data` and the given bounds (NaN ignored). */
+function extent(data: ArrayLike<number>, lo: number, hi: number): [number, number] {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i];
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  return [lo, hi];
+}
+
+/**
+ * Maps image values to integers of `bits` bits (rounding, clipping, NaN as
+ * 0): `unit` maps [0, 1] to the full range, `minmax` maps `range` (by
+ * default the image's own extent) to it, `none` keeps the values.
+ */
 export function quantize(
   image: Image2D,
   bits: 8 | 16,
   scale: "unit" | "minmax" | "none",
+  range?: [number, number],
 ): Uint8Array | Uint16Array {
   const max = bits === 8 ? 255 : 65535;
   const src = image.data;
-  let lo = 0;
-  let hi = 1;
+  let [lo, hi] = [0, 1];
   if (scale === "minmax") {
-    lo = Infinity;
-    hi = -Infinity;
-    for (const x of src) {
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
+    [lo, hi] = range ?? extent(src, Infinity, -Infinity);
     if (!(hi > lo)) hi = lo + 1;
   }
   const out = bits === 8 ? new Uint8Array(src.length) : new Uint16Array(src.length);

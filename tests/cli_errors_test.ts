@@ -61,7 +61,7 @@ async function runOn(input: string, extra: Record<string, unknown> = {}): Promis
     for await (const e of Deno.readDir(out)) {
       if (e.name === "manifest.json") {
         manifestStatus = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`)).status;
-      } else outputs.push(e.name);
+      } else if (e.name !== ".work") outputs.push(e.name); // work kept for resuming is no output
     }
   } catch { /* no output folder at all */ }
   await Deno.remove(dir, { recursive: true });
