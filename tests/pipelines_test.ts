@@ -101,3 +101,57 @@ nodes:
     }
   },
 });
+
+Deno.test({
+  name: "Fragment 1: a member network, blending, ensemble, post-processing, outputs and F0.5",
+  ignore: !haveFragment,
+  async fn() {
+    const FIX = `${ROOT}tests/fixtures/networks/`;
+    const fixture = JSON.parse(await Deno.readTextFile(`${FIX}cnn3d_b0tiny.json`));
+    const { num_encoder_blocks: _, hidden_act: __, reshape_last_stage: ___, ...segformer } =
+      fixture.segformer;
+    const file = await Deno.makeTempFile({ suffix: ".yaml" });
+    // single.yaml with the fixture's random-weight member, 64-pixel tiles without overlap.
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        extends: `${ROOT}pipelines/single.yaml`,
+        nodes: {
+          input: { with: { path: FRAGMENT, start: 0, count: 4 } },
+          tiles: { with: { tile: 64, stride: 64, batch: 8 } },
+          rotated: { with: { mode: "none" } },
+          net: {
+            with: { weights_dir: FIX, weights: "cnn3d_b0tiny.pth", segformer },
+          },
+          member: { with: { band_rows: 200 } },
+          binary: { with: { threshold: 0.5, min_size: 50 } },
+          scores: { stage: "evaluate", from: "probabilities" },
+        },
+      }),
+    );
+    const { out, manifest } = await run(file);
+    assert.equal(manifest.status, "complete");
+    const [H, W] = [1636, 1266];
+    const binary = await readPng(`${out}/prediction.png`);
+    assert.deepEqual([binary.height, binary.width], [H, W]);
+    assert.ok(binary.data.every((v) => v === 0 || v === 255));
+    const mask = await readPng(`${FRAGMENT}/mask.png`);
+    assert.ok(binary.data.every((v, i) => v === 0 || mask.data[i] > 0), "ink only inside the mask");
+    const { openZarrImage } = await import("../data/zarr.ts");
+    const probs = await openZarrImage(`${out}/prediction_probability.zarr`);
+    assert.deepEqual([probs.height, probs.width, probs.dtype], [H, W, "float32"]);
+    const p = await probs.readRows(0, H);
+    assert.ok(p.every((x) => x >= 0 && x <= 1), "probabilities in [0, 1]");
+    // Pixels outside every kept tile (all-zero data) blend to logit 0: probability exactly 0.5.
+    assert.equal(p[0], 0.5);
+    const preview = await readPng(`${out}/prediction_preview.png`);
+    assert.deepEqual([preview.height, preview.width], [H, W]);
+    const csv = (await Deno.readTextFile(`${out}/prediction_submission.csv`)).split("\n");
+    assert.equal(csv[0], "Id,Predicted");
+    assert.match(csv[1], /^a,/);
+    const scores = JSON.parse(await Deno.readTextFile(`${out}/evaluation.json`));
+    assert.equal(scores.scan.length, 19);
+    assert.ok(scores.f05 >= 0 && scores.f05 <= 1);
+    await Deno.stat(`${out}/evaluation.png`);
+  },
+});

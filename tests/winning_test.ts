@@ -97,3 +97,23 @@ Deno.test("without weights, one error lists every missing file and where they we
     return true;
   });
 });
+
+Deno.test("single.yaml runs one seed member; single-synthetic.yaml swaps its input stage", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ink-single-" });
+  const weights = "3dcnn_segformer_all_train_swa_3dcnn_segformer_final_swa.pth";
+  await Deno.writeFile(`${dir}/${weights}`, new Uint8Array());
+  const plan = (name: string, sets: string[]) => {
+    const spec = loadPipeline(fileURLToPath(new URL(`../pipelines/${name}`, import.meta.url)));
+    applySets(spec, sets.map(parseSet));
+    return validate(spec, registry);
+  };
+  const single = plan("single.yaml", [`input.path=${dir}`, `net.weights_dir=${dir}`]);
+  const net = single.nodes.find((n) => n.id === "net")!;
+  assert.equal(net.params.family, "cnn3d");
+  assert.equal(net.params.weights, `${dir}/${weights}`);
+  const swapped = plan("single-synthetic.yaml", [`net.weights_dir=${dir}`]);
+  const input = swapped.nodes.find((n) => n.id === "input")!;
+  assert.equal(input.stage.name, "synthetic_fragment");
+  assert.equal(swapped.nodes.find((n) => n.id === "tiles")!.params.tile, 256);
+  assert.ok(swapped.nodes.some((n) => n.id === "scores"));
+});
