@@ -181,6 +181,8 @@ async function* generate(
   );
   const blocks = new BlockGrid(grid.paddedHeight, grid.paddedWidth, gcd(o.tile, o.stride));
   const ringView = { tensor: ring, height, width };
+  // The seed tests "any voxel non-zero" on its 8-bit read (v >> 8) of 16-bit slices.
+  const nonzeroMin = bits === 16 && vol.normalize === "seed" ? 256 : 1;
   let loaded = 0; // rows [0, loaded) have been read
   let batch: { tensor: GpuTensor; origins: Int32Array; count: number } | undefined;
   let rec = gpu.kernels.recorder("tile_crop");
@@ -205,7 +207,7 @@ async function* generate(
         while (loaded < need) {
           const rows = Math.min(o.stride, need - loaded, ringRows);
           const slab = await vol.source.readRegion(loaded, loaded + rows, 0, width);
-          blocks.addVoxels(slab, loaded, rows, width);
+          blocks.addVoxels(slab, loaded, rows, width, nonzeroMin);
           if (vol.mask) blocks.addMask(vol.mask.data, loaded, rows, width);
           uploadSlab(gpu, ring, slab, loaded, rows, width, pitch);
           loaded += rows;

@@ -63,8 +63,13 @@ export class BlockGrid {
     this.maskCount = new Uint32Array(this.rows * this.cols);
   }
 
-  /** Marks blocks holding a non-zero voxel in a (D, rows, width) slab starting at fragment row `y0`. */
-  addVoxels(slab: ArrayLike<number>, y0: number, rows: number, width: number): void {
+  /**
+   * Marks blocks holding a non-zero voxel in a (D, rows, width) slab starting
+   * at fragment row `y0`. A voxel counts as non-zero when its raw value is at
+   * least `min`: 256 for 16-bit data read as the seed reads it (v >> 8 is 0
+   * below 256, and the seed tests its 8-bit tiles), 1 otherwise.
+   */
+  addVoxels(slab: ArrayLike<number>, y0: number, rows: number, width: number, min = 1): void {
     const b = this.block;
     const layers = slab.length / (rows * width);
     for (let z = 0; z < layers; z++) {
@@ -72,7 +77,7 @@ export class BlockGrid {
         const rowStart = (z * rows + r) * width;
         const brow = ((y0 + r) / b | 0) * this.cols;
         for (let x = 0; x < width; x++) {
-          if (slab[rowStart + x] !== 0) {
+          if (slab[rowStart + x] >= min) {
             const cell = brow + (x / b | 0);
             if (this.nonzero[cell]) {
               x = ((x / b | 0) + 1) * b - 1; // the rest of this block's row is irrelevant

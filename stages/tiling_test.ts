@@ -53,3 +53,16 @@ Deno.test("block queries agree with a brute-force scan", () => {
     }
   }
 });
+
+Deno.test("a 16-bit voxel below 256 is zero for the seed's keep rule (v >> 8 == 0)", () => {
+  const g = new BlockGrid(16, 16, 8);
+  const slab = new Uint16Array(8 * 16);
+  slab[3] = 255; // block (0, 0)
+  slab[12] = 256; // block (0, 1)
+  g.addVoxels(slab, 0, 8, 16, 256);
+  assert.equal(g.anyNonzero(0, 0, 8), false);
+  assert.equal(g.anyNonzero(0, 8, 8), true);
+  const raw = new BlockGrid(16, 16, 8);
+  raw.addVoxels(slab, 0, 8, 16);
+  assert.equal(raw.anyNonzero(0, 0, 8), true);
+});
