@@ -26,6 +26,8 @@ export interface KernelSpec {
   source: string;
   /** Placeholder values: a closed set per kernel (workgroup size, element type, variant). */
   defines?: Record<string, string | number>;
+  /** Entry point (default "main"); give each entry point its own `name`. */
+  entryPoint?: string;
 }
 
 /** A compiled kernel. */
@@ -95,7 +97,7 @@ export class KernelCache {
     const module = this.#device.createShaderModule({ code, label: key });
     const pipeline = this.#device.createComputePipeline({
       layout: "auto",
-      compute: { module, entryPoint: "main" },
+      compute: { module, entryPoint: spec.entryPoint ?? "main" },
       label: key,
     });
     k = { key, pipeline, workgroupSize: Number(defines.WG) };

@@ -101,6 +101,11 @@ export class Member {
     return new Member(gpu, config, parts, weights);
   }
 
+  /** The weights on the GPU, by checkpoint key (training updates them in place). */
+  get weights(): Weights {
+    return this.#weights;
+  }
+
   /** (N, 1, D, H, W) -> (N, C, D, H, W). `x` stays the caller's. */
   encode(ops: Ops, x: GpuTensor): GpuTensor {
     return encode3d(ops, this.config.encoder, this.#weights.at(this.config.encoderPrefix), x);
@@ -115,7 +120,7 @@ export class Member {
   }
 
   /** (N, C, H, W) -> upscaled logits (N, L, H, W), or the member's one output channel. `x` stays the caller's. */
-  segment(ops: Ops, x: GpuTensor): GpuTensor {
+  segment(ops: Ops, x: GpuTensor, allChannels = false): GpuTensor {
     const logits = segformer(
       ops,
       this.config.segformer,
@@ -123,7 +128,7 @@ export class Member {
       x,
     );
     const up = upscale(ops, this.#weights, logits);
-    if (this.config.outputChannel === undefined) return up;
+    if (this.config.outputChannel === undefined || allChannels) return up;
     const one = ops.channel(up, this.config.outputChannel);
     ops.free(up);
     return one;

@@ -67,6 +67,11 @@ export class Weights {
     return new Weights(this.#tensors, this.#prefix + prefix);
   }
 
+  /** Every (full key, tensor) pair of the whole set, in insertion order. */
+  entries(): IterableIterator<[string, GpuTensor]> {
+    return this.#tensors.entries();
+  }
+
   /** Releases every tensor (of the whole set, not only this view). */
   release(): void {
     for (const t of this.#tensors.values()) t.release();

@@ -54,3 +54,63 @@ export function attentionRef(
   }
   return out;
 }
+
+/**
+ * Gradients of {@linkcode attentionRef} for separate q (B, Tq, C), k and v
+ * (B, Tk, C), C = H·dh, given dout (B, Tq, C): the naive score matrix,
+ * float64 throughout.
+ */
+export function attentionBackwardRef(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  dout: Float32Array,
+  b: number,
+  tq: number,
+  tk: number,
+  heads: number,
+  dh: number,
+  scale: number,
+): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const c = heads * dh;
+  const dq = new Float64Array(b * tq * c);
+  const dk = new Float64Array(b * tk * c);
+  const dv = new Float64Array(b * tk * c);
+  const pr = new Float64Array(tk);
+  const dp = new Float64Array(tk);
+  for (let i = 0; i < b; i++) {
+    for (let h = 0; h < heads; h++) {
+      const qa = (t: number, d: number) => (i * tq + t) * c + h * dh + d;
+      const ka = (j: number, d: number) => (i * tk + j) * c + h * dh + d;
+      for (let t = 0; t < tq; t++) {
+        let max = -Infinity;
+        for (let j = 0; j < tk; j++) {
+          let dot = 0;
+          for (let d = 0; d < dh; d++) dot += q[qa(t, d)] * k[ka(j, d)];
+          pr[j] = dot * scale;
+          max = Math.max(max, pr[j]);
+        }
+        let sum = 0;
+        for (let j = 0; j < tk; j++) sum += pr[j] = Math.exp(pr[j] - max);
+        // dp_j = dout·v_j; D = sum_j p_j dp_j (= dout·out); ds_j = p_j (dp_j - D).
+        let dsum = 0;
+        for (let j = 0; j < tk; j++) {
+          pr[j] /= sum;
+          let dot = 0;
+          for (let d = 0; d < dh; d++) dot += dout[qa(t, d)] * v[ka(j, d)];
+          dp[j] = dot;
+          dsum += pr[j] * dot;
+        }
+        for (let j = 0; j < tk; j++) {
+          const ds = pr[j] * (dp[j] - dsum) * scale;
+          for (let d = 0; d < dh; d++) {
+            dq[qa(t, d)] += ds * k[ka(j, d)];
+            dk[ka(j, d)] += ds * q[qa(t, d)];
+            dv[ka(j, d)] += pr[j] * dout[qa(t, d)];
+          }
+        }
+      }
+    }
+  }
+  return { dq, dk, dv };
+}

@@ -7,7 +7,8 @@
  * this op is recorded as buffer-to-buffer copies, ordered with the
  * dispatches around it: no shader, no binding windows (copies have no
  * binding limit), and `copyBufferToBuffer` runs at about 15 GB/s here
- * against 1 GB/s for a copy shader.
+ * against 1 GB/s for a copy shader. {@linkcode recordSplitChannels}, the
+ * gradient of the concatenation, is recorded the same way.
  *
  * @module
  */
@@ -47,4 +48,40 @@ export function recordConcat(gpu: Gpu, rec: Recorder, inputs: readonly GpuTensor
     }
   }
   return y;
+}
+
+/**
+ * Records the inverse of {@linkcode recordConcat}, the gradient of the
+ * concatenation: splits `dy` (N, sum ci, *spatial) along the channel axis
+ * into new tensors (N, ci, *spatial), in the order of `channels`.
+ */
+export function recordSplitChannels(
+  gpu: Gpu,
+  rec: Recorder,
+  dy: GpuTensor,
+  channels: readonly number[],
+): GpuTensor[] {
+  if (dy.shape.length < 2) throw new Error(`split_channels needs an (N, C, ...) tensor, got ${dy}`);
+  if (dy.dtype !== "f32" && dy.dtype !== "u32" && dy.dtype !== "i32") {
+    throw new Error(`split_channels supports 32-bit tensors, got ${dy}`);
+  }
+  const [n, total] = dy.shape;
+  if (
+    channels.length === 0 || channels.some((c) => !Number.isInteger(c) || c < 1) ||
+    channels.reduce((a, c) => a + c, 0) !== total
+  ) {
+    throw new Error(`split_channels: channels [${channels}] do not split the ${total} of ${dy}`);
+  }
+  const spatial = dy.shape.slice(2);
+  const plane = spatial.reduce((a, b) => a * b, 1);
+  const pieces = channels.map((c) => emptyTensor(gpu, [n, c, ...spatial], dy.dtype));
+  for (let b = 0; b < n; b++) {
+    let offset = 0;
+    for (const [i, c] of channels.entries()) {
+      const bytes = c * plane * 4;
+      rec.copy(dy.buffer, (b * total + offset) * plane * 4, pieces[i].buffer, b * bytes, bytes);
+      offset += c;
+    }
+  }
+  return pieces;
 }

@@ -25,3 +25,26 @@ export function concatRef(
   }
   return y;
 }
+
+/** Splits (N, sum ci, S) values along the channel axis into (N, ci, S) arrays. */
+export function splitChannelsRef(
+  y: Float32Array,
+  channels: readonly number[],
+  n: number,
+  plane: number,
+): Float32Array[] {
+  const total = channels.reduce((a, c) => a + c, 0);
+  let c0 = 0;
+  return channels.map((channels) => {
+    const out = new Float32Array(n * channels * plane);
+    for (let b = 0; b < n; b++) {
+      for (let c = 0; c < channels; c++) {
+        for (let s = 0; s < plane; s++) {
+          out[(b * channels + c) * plane + s] = y[(b * total + c0 + c) * plane + s];
+        }
+      }
+    }
+    c0 += channels;
+    return out;
+  });
+}

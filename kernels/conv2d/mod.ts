@@ -345,3 +345,9 @@ function recordDepthwise(
     }
   }
 }
+
+export {
+  type Conv2dBackwardOptions,
+  recordConv2dBackwardInput,
+  recordConv2dBackwardWeight,
+} from "./backward.ts";

@@ -68,3 +68,78 @@ export function toTokens(x: Float32Array, n: number, c: number, hw: number): Flo
   }
   return y;
 }
+
+/** Geometry of the conv2d backward references: x (N, Ci, H, W), weight (Co, Ci/groups, kh, kw). */
+export interface Conv2dBackwardRefShape {
+  n: number;
+  ci: number;
+  h: number;
+  w: number;
+  co: number;
+  kh: number;
+  kw: number;
+  stride: [number, number];
+  padding: [number, number];
+  groups: number;
+}
+
+/**
+ * Visits every (input element, weight element, output element) triple of a
+ * conv2d: f(x index, weight index, y index).
+ */
+function eachTap(s: Conv2dBackwardRefShape, f: (xi: number, wi: number, yi: number) => void): void {
+  const [sy, sx] = s.stride;
+  const [py, px] = s.padding;
+  const ho = Math.floor((s.h + 2 * py - s.kh) / sy) + 1;
+  const wo = Math.floor((s.w + 2 * px - s.kw) / sx) + 1;
+  const cig = s.ci / s.groups;
+  const cog = s.co / s.groups;
+  for (let n = 0; n < s.n; n++) {
+    for (let o = 0; o < s.co; o++) {
+      const g = Math.floor(o / cog);
+      for (let oy = 0; oy < ho; oy++) {
+        for (let ox = 0; ox < wo; ox++) {
+          const yi = ((n * s.co + o) * ho + oy) * wo + ox;
+          for (let c = 0; c < cig; c++) {
+            const ic = g * cig + c;
+            for (let ky = 0; ky < s.kh; ky++) {
+              const iy = oy * sy - py + ky;
+              if (iy < 0 || iy >= s.h) continue;
+              for (let kx = 0; kx < s.kw; kx++) {
+                const ix = ox * sx - px + kx;
+                if (ix < 0 || ix >= s.w) continue;
+                f(
+                  ((n * s.ci + ic) * s.h + iy) * s.w + ix,
+                  ((o * cig + c) * s.kh + ky) * s.kw + kx,
+                  yi,
+                );
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dx (N, Ci, H, W) of a conv2d from dy (N, Co, Ho, Wo) and the weight. */
+export function conv2dBackwardInputRef(
+  dy: Float32Array,
+  wt: Float32Array,
+  s: Conv2dBackwardRefShape,
+): Float32Array {
+  const dx = new Float64Array(s.n * s.ci * s.h * s.w);
+  eachTap(s, (xi, wi, yi) => (dx[xi] += dy[yi] * wt[wi]));
+  return Float32Array.from(dx);
+}
+
+/** dw (Co, Ci/groups, kh, kw) of a conv2d from x and dy. */
+export function conv2dBackwardWeightRef(
+  x: Float32Array,
+  dy: Float32Array,
+  s: Conv2dBackwardRefShape,
+): Float32Array {
+  const dw = new Float64Array(s.co * (s.ci / s.groups) * s.kh * s.kw);
+  eachTap(s, (xi, wi, yi) => (dw[wi] += dy[yi] * x[xi]));
+  return Float32Array.from(dw);
+}

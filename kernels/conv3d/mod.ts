@@ -444,3 +444,9 @@ function windows(
   }
   return { bindings, bases };
 }
+
+export {
+  type Conv3dBackwardOptions,
+  recordConv3dBackwardInput,
+  recordConv3dBackwardWeight,
+} from "./backward.ts";

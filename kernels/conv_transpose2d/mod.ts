@@ -55,3 +55,9 @@ export function recordConvTranspose2d(
   }
   return y;
 }
+
+export {
+  type ConvTranspose2dBackwardOptions,
+  recordConvTranspose2dBackwardInput,
+  recordConvTranspose2dBackwardWeight,
+} from "./backward.ts";

@@ -145,3 +145,8 @@ export function recordConvTranspose3d(
   }
   return y;
 }
+
+export {
+  recordConvTranspose3dBackwardInput,
+  recordConvTranspose3dBackwardWeight,
+} from "./backward.ts";

@@ -3,11 +3,13 @@
  * and leaky_relu, fused (`act(a + b)`, the residual join of MONAI's
  * UnetResBlock), in place or into a new tensor. Tensors of any size are
  * processed in windows of whole 256-byte-aligned element ranges.
+ * `recordActivationBackward` is the activations' gradient.
  *
  * @module
  */
 
 import source from "./elementwise.wgsl" with { type: "text" };
+import backwardSource from "./activation_backward.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
 import { bindWindow, type BufferBinding, f32bits, type Recorder } from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
@@ -112,4 +114,58 @@ function run(
     });
   }
   return y;
+}
+
+/** Options of {@linkcode recordActivationBackward}. */
+export interface ActivationBackwardOptions {
+  /** Negative slope of leaky_relu (default 0.01). */
+  slope?: number;
+}
+
+/**
+ * Records the gradient of relu or leaky_relu from the forward's output `y`
+ * and the upstream gradient `dy`: dy where y > 0, else 0 (relu) or
+ * slope · dy (leaky_relu). Returns a new tensor.
+ */
+export function recordActivationBackward(
+  gpu: Gpu,
+  rec: Recorder,
+  y: GpuTensor,
+  dy: GpuTensor,
+  kind: "relu" | "leaky_relu",
+  opts: ActivationBackwardOptions = {},
+): GpuTensor {
+  if (y.shape.join() !== dy.shape.join() || y.dtype !== "f32" || dy.dtype !== "f32") {
+    throw new Error(`${kind} backward needs two f32 tensors of one shape, got ${y} and ${dy}`);
+  }
+  const dx = emptyTensor(gpu, y.shape, "f32");
+  const n = y.size;
+  const width = n % 4 === 0 ? 4 : 1;
+  const kernel = gpu.kernels.get({
+    name: "activation_backward",
+    source: backwardSource,
+    defines: { UNIT: width === 4 ? "vec4f" : "f32" },
+  });
+  const slope = kind === "relu" ? 0 : opts.slope ?? 0.01;
+  // Windows start on 256-byte boundaries, so every window offset is a whole unit.
+  const per = Math.max(64, Math.floor(gpu.maxBinding / 256) * 64);
+  for (let e0 = 0; e0 < n; e0 += per) {
+    const count = Math.min(per, n - e0);
+    const wy = bindWindow(y, e0, count);
+    const wdy = bindWindow(dy, e0, count);
+    const wdx = bindWindow(dx, e0, count);
+    rec.dispatch({
+      kernel,
+      uniforms: [
+        count / width,
+        wy.base / width,
+        wdy.base / width,
+        wdx.base / width,
+        f32bits(slope),
+      ],
+      bindings: [wy.binding, wdy.binding, wdx.binding],
+      invocations: Math.ceil(count / width),
+    });
+  }
+  return dx;
 }

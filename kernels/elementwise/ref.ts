@@ -20,3 +20,14 @@ export function elementwiseRef(
     return s;
   });
 }
+
+/** Gradient of relu / leaky_relu from the forward output y: dy where y > 0, else slope · dy. */
+export function activationBackwardRef(
+  y: Float32Array,
+  dy: Float32Array,
+  activation: "relu" | "leaky_relu",
+  slope = 0.01,
+): Float32Array {
+  const s = activation === "relu" ? 0 : Math.fround(slope);
+  return dy.map((g, i) => (y[i] > 0 ? g : Math.fround(g * s)));
+}

@@ -1,13 +1,14 @@
 /**
  * `gelu` kernel launcher: exact (erf) GELU elementwise, windowed over the
  * flat element range. `GELU_WGSL` holds the `gelu` function for kernels
- * that fuse it.
+ * that fuse it. `recordGeluBackward` is its gradient.
  *
  * @module
  */
 
 import fnSource from "./gelu_fn.wgsl" with { type: "text" };
 import mainSource from "./gelu.wgsl" with { type: "text" };
+import backwardSource from "./gelu_backward.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
 import { bindWindow, type Recorder } from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
@@ -32,4 +33,32 @@ export function recordGelu(gpu: Gpu, rec: Recorder, x: GpuTensor): GpuTensor {
     });
   }
   return y;
+}
+
+/** Records dx = dy · gelu'(x) (exact erf GELU) into a new tensor of x's shape. */
+export function recordGeluBackward(
+  gpu: Gpu,
+  rec: Recorder,
+  x: GpuTensor,
+  dy: GpuTensor,
+): GpuTensor {
+  if (x.shape.join() !== dy.shape.join() || x.dtype !== "f32" || dy.dtype !== "f32") {
+    throw new Error(`gelu backward: x ${x} and dy ${dy} must be f32 tensors of one shape`);
+  }
+  const dx = emptyTensor(gpu, x.shape, "f32");
+  const kernel = gpu.kernels.get({ name: "gelu_backward", source: backwardSource });
+  const perWindow = Math.floor((gpu.maxBinding - 256) / 16) * 4;
+  for (let e0 = 0; e0 < x.size; e0 += perWindow) {
+    const n = Math.min(perWindow, x.size - e0);
+    const xw = bindWindow(x, e0, n);
+    const dyw = bindWindow(dy, e0, n);
+    const dxw = bindWindow(dx, e0, n);
+    rec.dispatch({
+      kernel,
+      uniforms: [n, xw.base, dyw.base, dxw.base],
+      bindings: [xw.binding, dyw.binding, dxw.binding],
+      invocations: Math.ceil(n / 4),
+    });
+  }
+  return dx;
 }

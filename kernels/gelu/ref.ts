@@ -36,3 +36,12 @@ export function geluRef(x: number): number {
   const halfErfc = 0.5 * erfcPos(z);
   return x * (x < 0 ? halfErfc : 1 - halfErfc);
 }
+
+/** dy · gelu'(x) with gelu'(x) = Phi(x) + x · phi(x), in float64. */
+export function geluBackwardRef(x: Float32Array, dy: Float32Array): Float64Array {
+  return Float64Array.from(x, (v, i) => {
+    const halfErfc = 0.5 * erfcPos(Math.abs(v) / Math.SQRT2);
+    const cdf = v < 0 ? halfErfc : 1 - halfErfc;
+    return dy[i] * (cdf + v * Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI));
+  });
+}

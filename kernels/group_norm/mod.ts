@@ -22,12 +22,22 @@
  * Channel planes are the unit of windowing: each dispatch covers as many
  * whole planes as one binding holds.
  *
+ * {@linkcode recordGroupNormBackward} is the training backward: it recomputes
+ * the group statistics with passes 1 and 2, then reduces per-chunk sums of
+ * the gradient (scratch 2 and 3) and writes dx, dgamma and dbeta. It needs
+ * the whole input in one binding.
+ *
  * @module
  */
 
 import statsSource from "./group_norm_stats.wgsl" with { type: "text" };
 import combineSource from "./group_norm_combine.wgsl" with { type: "text" };
 import applySource from "./group_norm.wgsl" with { type: "text" };
+import sumsSource from "./group_norm_backward_sums.wgsl" with { type: "text" };
+import planesSource from "./group_norm_backward_planes.wgsl" with { type: "text" };
+import paramsSource from "./group_norm_backward_params.wgsl" with { type: "text" };
+import groupsSource from "./group_norm_backward_groups.wgsl" with { type: "text" };
+import backwardSource from "./group_norm_backward.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
 import { bindWindow, type BufferBinding, f32bits, type Recorder } from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
@@ -56,9 +66,10 @@ const FAN = 64;
 /** Units per invocation of the normalisation pass. */
 const RUN = 8;
 
-const scratchBuffers = [new WeakMap<GPUDevice, GPUBuffer>(), new WeakMap<GPUDevice, GPUBuffer>()];
+/** Scratch 0 and 1: the statistics' levels; 2 and 3: the backward's sums. */
+const scratchBuffers = [0, 1, 2, 3].map(() => new WeakMap<GPUDevice, GPUBuffer>());
 
-/** Scratch buffer `which` (0 or 1) of the module, at least `bytes` long. */
+/** Scratch buffer `which` (0 to 3) of the module, at least `bytes` long. */
 function scratch(gpu: Gpu, which: number, bytes: number): GPUBuffer {
   const map = scratchBuffers[which];
   const have = map.get(gpu.device);
@@ -88,36 +99,19 @@ function vec4Window(
 }
 
 /**
- * Records the group normalisation of `x` (N, C, *spatial) into a new tensor
- * of the same shape.
+ * Records passes 1 and 2 of the group norm of `x` (N, C, *spatial) with `g`
+ * groups (already validated): returns the module scratch buffer that holds,
+ * once the recorded dispatches have run, one vec4 (bitcast count, mean, M2, 0)
+ * per group n * G + g from offset 0. Valid until the next group norm is
+ * recorded.
  */
-export function recordGroupNorm(
-  gpu: Gpu,
-  rec: Recorder,
-  x: GpuTensor,
-  opts: GroupNormOptions,
-): GpuTensor {
-  if (x.shape.length < 2 || x.dtype !== "f32") {
-    throw new Error(`group_norm needs an f32 (N, C, ...) input, got ${x}`);
-  }
+function recordGroupStats(gpu: Gpu, rec: Recorder, x: GpuTensor, g: number): GPUBuffer {
   const [n, c] = x.shape;
   const plane = x.shape.slice(2).reduce((a, b) => a * b, 1);
-  const g = opts.groups;
-  if (!Number.isInteger(g) || g < 1 || c % g !== 0) {
-    throw new Error(`group_norm: ${c} channels of ${x} do not split into ${g} groups`);
-  }
-  const { gamma, beta } = opts;
-  if ((gamma === undefined) !== (beta === undefined)) {
-    throw new Error("group_norm: pass both gamma and beta or neither");
-  }
-  if (gamma && beta && (gamma.size !== c || beta.size !== c)) {
-    throw new Error(`group_norm: gamma ${gamma} and beta ${beta} need ${c} values each`);
-  }
   const perGroup = c / g;
   const limit = gpu.maxBinding;
   checkPlane("group_norm", x, plane, limit);
   const planesPer = planesPerWindow(plane, limit);
-  const y = emptyTensor(gpu, x.shape, "f32");
   const planes = n * c;
   const groups = n * g;
 
@@ -174,7 +168,42 @@ export function recordGroupNorm(
     len = outs;
     level++;
   }
-  const final = bufs[level % 2];
+  return bufs[level % 2];
+}
+
+/**
+ * Records the group normalisation of `x` (N, C, *spatial) into a new tensor
+ * of the same shape.
+ */
+export function recordGroupNorm(
+  gpu: Gpu,
+  rec: Recorder,
+  x: GpuTensor,
+  opts: GroupNormOptions,
+): GpuTensor {
+  if (x.shape.length < 2 || x.dtype !== "f32") {
+    throw new Error(`group_norm needs an f32 (N, C, ...) input, got ${x}`);
+  }
+  const [n, c] = x.shape;
+  const plane = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  const g = opts.groups;
+  if (!Number.isInteger(g) || g < 1 || c % g !== 0) {
+    throw new Error(`group_norm: ${c} channels of ${x} do not split into ${g} groups`);
+  }
+  const { gamma, beta } = opts;
+  if ((gamma === undefined) !== (beta === undefined)) {
+    throw new Error("group_norm: pass both gamma and beta or neither");
+  }
+  if (gamma && beta && (gamma.size !== c || beta.size !== c)) {
+    throw new Error(`group_norm: gamma ${gamma} and beta ${beta} need ${c} values each`);
+  }
+  const perGroup = c / g;
+  const limit = gpu.maxBinding;
+  checkPlane("group_norm", x, plane, limit);
+  const planesPer = planesPerWindow(plane, limit);
+  const y = emptyTensor(gpu, x.shape, "f32");
+  const planes = n * c;
+  const final = recordGroupStats(gpu, rec, x, g);
 
   // 3. Normalise, whole planes per dispatch.
   const activation = opts.activation ?? "none";
@@ -216,4 +245,122 @@ export function recordGroupNorm(
     });
   }
   return y;
+}
+
+/** Elements per chunk of the backward's first-level sums. */
+const BACKWARD_CHUNK = 512;
+/** Elements per invocation of the backward's input-gradient pass. */
+const BACKWARD_RUN = 16;
+
+/**
+ * Records the backward of {@linkcode recordGroupNorm} with the same options:
+ * given the forward input `x` (N, C, *spatial) and the upstream gradient `dy`
+ * of the output, returns dx and, with an affine (gamma and beta), dgamma and
+ * dbeta. With a fused activation the pre-activation is recomputed from `x`
+ * (its statistics, gamma and beta) to mask dy: relu passes where it is > 0,
+ * leaky_relu scales the rest by `slope` (PyTorch's derivatives). Every tensor
+ * must fit in one storage binding.
+ */
+export function recordGroupNormBackward(
+  gpu: Gpu,
+  rec: Recorder,
+  x: GpuTensor,
+  dy: GpuTensor,
+  o: GroupNormOptions,
+): { dx: GpuTensor; dgamma?: GpuTensor; dbeta?: GpuTensor } {
+  const op = "group_norm backward";
+  if (x.shape.length < 2 || x.dtype !== "f32") {
+    throw new Error(`${op} needs an f32 (N, C, ...) input, got ${x}`);
+  }
+  if (dy.dtype !== "f32" || dy.shape.join() !== x.shape.join()) {
+    throw new Error(`${op}: dy ${dy} does not match x ${x}`);
+  }
+  const [n, c] = x.shape;
+  const plane = x.size / (n * c);
+  const g = o.groups;
+  if (!Number.isInteger(g) || g < 1 || c % g !== 0) {
+    throw new Error(`${op}: ${c} channels of ${x} do not split into ${g} groups`);
+  }
+  const { gamma, beta } = o;
+  if ((gamma === undefined) !== (beta === undefined)) {
+    throw new Error(`${op}: pass both gamma and beta or neither`);
+  }
+  if (gamma && beta && (gamma.size !== c || beta.size !== c)) {
+    throw new Error(`${op}: gamma ${gamma} and beta ${beta} need ${c} values each`);
+  }
+  const limit = gpu.maxBinding;
+  if (x.byteLength > limit) {
+    throw new Error(
+      `${op}: ${x} (${x.byteLength} bytes) exceeds the storage binding limit (${limit})`,
+    );
+  }
+  const perGroup = c / g;
+  const planes = n * c;
+  const groups = n * g;
+  const chunks = Math.ceil(plane / BACKWARD_CHUNK);
+  const partialBytes = planes * chunks * 8;
+  if (partialBytes > limit) {
+    throw new Error(`${op}: the partial sums of ${x} exceed the storage binding limit`);
+  }
+  const activation = o.activation ?? "none";
+  const eps = f32bits(o.eps ?? 1e-5);
+  const slope = f32bits(o.slope ?? 0.01);
+  const affine = gamma && beta ? 1 : 0;
+  // Unused gamma and beta bindings (no affine) read x.
+  const params = gamma && beta ? [gamma, beta] : [x, x];
+
+  const stats = recordGroupStats(gpu, rec, x, g);
+  const statsBinding = { buffer: stats, offset: 0, size: groups * 16 };
+  const s2 = scratch(gpu, 2, Math.max(partialBytes, groups * 16));
+  const partials = { buffer: s2, offset: 0, size: partialBytes };
+  const totals = { buffer: scratch(gpu, 3, planes * 8), offset: 0, size: planes * 8 };
+  const coef = { buffer: s2, offset: 0, size: groups * 16 };
+
+  rec.dispatch({
+    kernel: gpu.kernels.get({
+      name: "group_norm_backward_sums",
+      source: sumsSource,
+      defines: { ACT: activation },
+    }),
+    uniforms: [plane, chunks, BACKWARD_CHUNK, planes, c, perGroup, affine, eps, slope],
+    bindings: [x, dy, statsBinding, ...params, partials],
+    invocations: planes * chunks,
+  });
+  rec.dispatch({
+    kernel: gpu.kernels.get({ name: "group_norm_backward_planes", source: planesSource }),
+    uniforms: [chunks, planes],
+    bindings: [partials, totals],
+    invocations: planes,
+  });
+  let dgamma: GpuTensor | undefined;
+  let dbeta: GpuTensor | undefined;
+  if (affine) {
+    dgamma = emptyTensor(gpu, [c], "f32");
+    dbeta = emptyTensor(gpu, [c], "f32");
+    rec.dispatch({
+      kernel: gpu.kernels.get({ name: "group_norm_backward_params", source: paramsSource }),
+      uniforms: [n, c],
+      bindings: [totals, dgamma, dbeta],
+      invocations: c,
+    });
+  }
+  rec.dispatch({
+    kernel: gpu.kernels.get({ name: "group_norm_backward_groups", source: groupsSource }),
+    uniforms: [groups, perGroup, c, affine, eps, f32bits(perGroup * plane)],
+    bindings: [totals, statsBinding, params[0], coef],
+    invocations: groups,
+  });
+  const dx = emptyTensor(gpu, x.shape, "f32");
+  const runs = Math.ceil(plane / BACKWARD_RUN);
+  rec.dispatch({
+    kernel: gpu.kernels.get({
+      name: "group_norm_backward",
+      source: backwardSource,
+      defines: { ACT: activation, RUN: BACKWARD_RUN },
+    }),
+    uniforms: [plane, runs, planes, c, perGroup, affine, slope],
+    bindings: [x, dy, coef, ...params, dx],
+    invocations: planes * runs,
+  });
+  return affine ? { dx, dgamma, dbeta } : { dx };
 }

@@ -37,3 +37,30 @@ export function resizeBilinearRef(
   }
   return y;
 }
+
+/** Gradient of {@linkcode resizeBilinearRef}: dy (planes, H2, W2) scattered to (planes, H, W). */
+export function resizeBilinearBackwardRef(
+  dy: Float32Array,
+  planes: number,
+  h: number,
+  w: number,
+  h2: number,
+  w2: number,
+): Float64Array {
+  const dx = new Float64Array(planes * h * w);
+  for (let p = 0; p < planes; p++) {
+    for (let oy = 0; oy < h2; oy++) {
+      const [y0, y1, ly] = indices(oy, h, h2);
+      for (let ox = 0; ox < w2; ox++) {
+        const [x0, x1, lx] = indices(ox, w, w2);
+        const g = dy[(p * h2 + oy) * w2 + ox];
+        const at = (r: number, c: number) => (p * h + r) * w + c;
+        dx[at(y0, x0)] += (1 - ly) * (1 - lx) * g;
+        dx[at(y0, x1)] += (1 - ly) * lx * g;
+        dx[at(y1, x0)] += ly * (1 - lx) * g;
+        dx[at(y1, x1)] += ly * lx * g;
+      }
+    }
+  }
+  return dx;
+}

@@ -36,3 +36,27 @@ export function upsampleNearest3dRef(
   }
   return y;
 }
+
+/** Gradient of the resize: each dy (N, C, ...size) summed into the input cell it copies. */
+export function upsampleNearest3dBackwardRef(
+  dy: Float32Array,
+  inputShape: readonly number[],
+  size: readonly [number, number, number],
+): Float32Array {
+  const [n, c, d, h, w] = inputShape;
+  const [od, oh, ow] = size;
+  const dx = new Float64Array(n * c * d * h * w);
+  let at = 0;
+  for (let p = 0; p < n * c; p++) {
+    for (let z = 0; z < od; z++) {
+      const iz = nearestIndex(z, d, od);
+      for (let r = 0; r < oh; r++) {
+        const iy = nearestIndex(r, h, oh);
+        for (let q = 0; q < ow; q++) {
+          dx[((p * d + iz) * h + iy) * w + nearestIndex(q, w, ow)] += dy[at++];
+        }
+      }
+    }
+  }
+  return new Float32Array(dx);
+}

@@ -1,0 +1,98 @@
+/**
+ * Whole-family gradients against PyTorch: the random-weight checkpoints of
+ * the network fixtures, one training-mode forward and backward of the seed's
+ * loss (tests/fixtures/grads/gen_family_grads.py, float64), every
+ * parameter's gradient within 1e-3 relative (L2 per tensor, and elementwise
+ * with an absolute floor scaled to the tensor) or within twice PyTorch's own
+ * float32 error where that is larger (the 3D U-Net's), and the BatchNorm
+ * running stats.
+ */
+
+import assert from "node:assert/strict";
+import { loadCheckpoint, readSafetensors } from "../data/checkpoint/mod.ts";
+import { getGpu } from "../kernels/device.ts";
+import { compareArrays } from "../kernels/compare.ts";
+import { downloadTensor, emptyTensor, uploadTensor } from "../kernels/tensor.ts";
+import { recordBceDiceLoss } from "../kernels/loss/mod.ts";
+import { TrainModel } from "./model.ts";
+import { Tape } from "./tape.ts";
+import { GRADS, NETWORKS, tinyConfig } from "./_testing.ts";
+
+for (const [caseName, family] of [["cnn3d_b0tiny", "cnn3d"], ["unet3d_tiny", "unet3d"]] as const) {
+  Deno.test(`${family}: every parameter gradient matches PyTorch (train mode, seed loss)`, async () => {
+    const gpu = await getGpu();
+    const fix = await readSafetensors(`${GRADS}family_grads.safetensors`);
+    const get = async (k: string) => {
+      const t = fix.get(k);
+      if (!t) throw new Error(`fixture has no ${k}`);
+      return { shape: t.shape, data: await t.data() };
+    };
+    const model = await TrainModel.create(
+      gpu,
+      tinyConfig(family),
+      await loadCheckpoint(`${NETWORKS}${caseName}.pth`),
+    );
+    const x = await get("input"), t = await get("target");
+    const xt = uploadTensor(gpu, x.shape, "f32", x.data);
+    const tt = uploadTensor(gpu, t.shape, "f32", t.data);
+    const lossOut = emptyTensor(gpu, [1], "f32");
+    const rec = gpu.kernels.recorder("family grads");
+    const tape = new Tape(gpu, rec, model.params);
+    const logits = model.forward(tape.ops, xt);
+    const gy = recordBceDiceLoss(gpu, rec, logits, tt, { out: lossOut, index: 0 });
+    tape.backward(logits, gy);
+    rec.submit();
+
+    const logitsWant = await get(`${caseName}.logits`);
+    const lc = compareArrays(await downloadTensor(logits) as Float32Array, logitsWant.data);
+    assert.ok(lc.relL2 < 1e-4, `logits relL2 ${lc.relL2}`);
+    const loss = (await downloadTensor(lossOut) as Float32Array)[0];
+    const lossWant = (await get(`${caseName}.loss`)).data[0];
+    assert.ok(Math.abs(loss - lossWant) < 1e-5 * lossWant, `loss ${loss} vs ${lossWant}`);
+
+    // Gradients that are zero in exact arithmetic (a LayerNorm bias followed
+    // by a Linear and a batch-statistics BatchNorm) come out as float noise:
+    // such tensors (max |g| under 1e-5 of the model's largest) are held to an
+    // absolute floor instead of a relative error.
+    const wants = await Promise.all(model.names.map((k) => get(`${caseName}.grad.${k}`)));
+    const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const global = Math.max(...wants.map((w) => maxAbs(w.data)));
+    let worst = { key: "", relL2: 0 };
+    const bad: string[] = [];
+    for (let i = 0; i < model.params.length; i++) {
+      const key = model.names[i], want = wants[i];
+      const g = tape.grad(model.params[i]);
+      assert.ok(g, `no gradient for ${key}`);
+      const got = await downloadTensor(g) as Float32Array;
+      const scale = maxAbs(want.data);
+      if (scale < 1e-5 * global) {
+        const c = compareArrays(got, want.data, { atol: 1e-6 * global, rtol: 0 });
+        if (!c.ok) bad.push(`${key}: noise-level gradient off by ${c.maxAbsError}`);
+        continue;
+      }
+      // 1e-3 relative, or twice PyTorch's own float32 error where that is larger.
+      const f32err = (await get(`${caseName}.f32err.${key}`)).data[0];
+      const tol = Math.max(1e-3, 2 * f32err);
+      const c = compareArrays(got, want.data, { atol: tol * scale, rtol: tol });
+      // Elementwise only where float32 itself is well conditioned.
+      if ((!c.ok && f32err <= 1e-3) || c.relL2 > tol) {
+        bad.push(`${key}: relL2 ${c.relL2.toExponential(2)}, worst ${JSON.stringify(c.worst)}`);
+      }
+      if (c.relL2 > worst.relL2) worst = { key, relL2: c.relL2 };
+    }
+    assert.deepEqual(bad, [], bad.join("\n"));
+    for (const [key, buf] of model.buffers()) {
+      if (key.endsWith("num_batches_tracked")) continue;
+      const want = await get(`${caseName}.after.${key}`);
+      const c = compareArrays(await downloadTensor(buf) as Float32Array, want.data, {
+        atol: 1e-5,
+        rtol: 1e-4,
+      });
+      assert.ok(c.ok, `${key} after the step: ${JSON.stringify(c.worst)}`);
+    }
+    if (Deno.env.get("VERBOSE")) console.log(`${family}: worst gradient ${JSON.stringify(worst)}`);
+    tape.release();
+    for (const t of [xt, tt, lossOut]) t.release();
+    model.release();
+  });
+}
