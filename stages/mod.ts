@@ -18,6 +18,7 @@ import { ensemble } from "./ensemble.ts";
 import { evaluate, postprocess, writeOutputs } from "./postprocess.ts";
 import { encode3d, network, segment2d } from "./network.ts";
 import { ttaExpand, ttaMerge } from "./tta.ts";
+import { trainStage } from "./train.ts";
 
 registry.register(readVolume);
 registry.register(syntheticFragment);
@@ -36,6 +37,7 @@ registry.register(segment2d);
 registry.register(network);
 registry.register(ttaExpand);
 registry.register(ttaMerge);
+registry.register(trainStage);
 
 export { registry };
 export type * from "./types.ts";

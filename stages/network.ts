@@ -13,7 +13,15 @@ import { loadCheckpoint, type StateDict } from "../data/checkpoint/mod.ts";
 import { FAMILIES, type MemberConfig, memberConfig } from "../networks/families.ts";
 import { Member, type Part } from "../networks/member.ts";
 import type { GpuTensor } from "../kernels/tensor.ts";
-import type { GpuBatch, MapStream, PortSpec, Stage, StageContext, TileStream } from "./types.ts";
+import type {
+  FilesPort,
+  GpuBatch,
+  MapStream,
+  PortSpec,
+  Stage,
+  StageContext,
+  TileStream,
+} from "./types.ts";
 import type { Ops } from "../networks/ops.ts";
 import { makeBatch } from "./tile_crop.ts";
 
@@ -59,6 +67,27 @@ const memberParams = {
 
 const params = v.object(memberParams);
 type MemberParams = v.InferOutput<typeof params>;
+
+const networkParams = v.object({
+  ...memberParams,
+  weights: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.description(
+        "Checkpoint: PyTorch .pth (state dict, with or without module.) or .safetensors; relative to weights_dir when set; not needed when the checkpoint input is connected",
+      ),
+    ),
+  ),
+  checkpoint: v.optional(
+    v.pipe(
+      v.picklist(["final_swa", "final", "best"]),
+      v.description("Which file of a connected `train` node's checkpoints to load"),
+    ),
+    "final_swa",
+  ),
+});
+type NetworkParams = v.InferOutput<typeof networkParams>;
 
 /** Checkpoints read by this process, so the stages of one member read the file once. */
 const checkpoints = new Map<string, Promise<StateDict>>();
@@ -127,7 +156,7 @@ const LOGITS_OUT: PortSpec = {
 
 /** Where missing weight files come from, for the one error that lists them. */
 export const WEIGHTS_HINT =
-  "the seed published its ensemble weights in the Kaggle dataset ryches/unet3d (reported missing there since 2023); this project cannot train them yet";
+  "the seed published its ensemble weights in the Kaggle dataset ryches/unet3d (reported missing there since 2023); train them with pipelines/train-cnn3d-segformer.yaml (and its unet3d siblings)";
 
 /** Logit channels a member's stream carries (unetr_mc keeps only ink). */
 function outputChannels(m: Member): number {
@@ -195,19 +224,45 @@ export const segment2d: Stage<MemberParams> = {
 };
 
 /** The `network` stage: one whole member, equivalent to encode_3d -> flatten_depth (max) -> segment_2d. */
-export const network: Stage<MemberParams> = {
+export const network: Stage<NetworkParams> = {
   name: "network",
   version: "1",
   description: "One ensemble member in one node: encode_3d -> flatten_depth (max) -> segment_2d",
-  params,
+  params: networkParams,
   pathParams: ["weights"],
   pathBase: { weights: "weights_dir" },
   missingPathHint: WEIGHTS_HINT,
-  inputs: { tiles: TILES_IN },
+  inputs: {
+    tiles: TILES_IN,
+    checkpoint: {
+      kind: "files",
+      description: "A `train` node's checkpoints (instead of the weights parameter)",
+      optional: true,
+    },
+  },
   outputs: { logits: LOGITS_OUT },
   async run(ctx, inputs, p) {
     const tiles = inputs.tiles as TileStream;
-    const member = await loadMember(ctx, p, ["encoder", "segformer", "upscalers"]);
+    const trained = inputs.checkpoint as FilesPort | undefined;
+    let weights = p.weights;
+    if (trained) {
+      weights = trained.files.find((f) => f.endsWith(`_${p.checkpoint}.safetensors`));
+      if (!weights) {
+        throw new UserError(
+          `node "${ctx.node}": the connected checkpoints hold no *_${p.checkpoint}.safetensors (parameter "checkpoint")`,
+        );
+      }
+    }
+    if (!weights) {
+      throw new UserError(
+        `node "${ctx.node}": parameter "weights" is missing (or connect a train node's checkpoints)`,
+      );
+    }
+    const member = await loadMember(ctx, { ...p, weights }, [
+      "encoder",
+      "segformer",
+      "upscalers",
+    ]);
     const out: MapStream = {
       kind: "maps",
       grid: tiles.grid,

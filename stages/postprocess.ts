@@ -220,6 +220,9 @@ export const writeOutputs: Stage<v.InferOutput<typeof outParams>> = {
   },
 };
 
+/** Host bytes of volume read at once for the preview. */
+const PREVIEW_READ_BYTES = 16 << 20;
+
 /**
  * The preview: with the volume, its middle layer in grey with predicted ink
  * in red (RGB); without it, the probability as brightness with predicted
@@ -237,15 +240,21 @@ async function writePreview(
     for await (const { y0, data } of imageBands(binary)) {
       const rows = data.length / width;
       if (volume) {
+        // The source reads every windowed layer: a few rows at a time keep that bounded.
         const [depth] = volume.source.shape;
-        const slab = await volume.source.readRegion(y0, y0 + rows, 0, width);
-        const layer = Math.floor(depth / 2) * rows * width;
-        const shift = slab instanceof Uint16Array ? 8 : 0;
+        const bpe = volume.source.dtype === "uint16" ? 2 : 1;
+        const step = Math.max(1, Math.floor(PREVIEW_READ_BYTES / (depth * width * bpe)));
         const rgb = new Uint8Array(3 * data.length);
-        for (let i = 0; i < data.length; i++) {
-          const g = slab[layer + i] >> shift;
-          if (data[i]) rgb.set([255, g >> 1, g >> 1], 3 * i);
-          else rgb.set([g, g, g], 3 * i);
+        for (let r0 = 0; r0 < rows; r0 += step) {
+          const n = Math.min(step, rows - r0);
+          const slab = await volume.source.readRegion(y0 + r0, y0 + r0 + n, 0, width);
+          const layer = Math.floor(depth / 2) * n * width;
+          const shift = slab instanceof Uint16Array ? 8 : 0;
+          for (let j = 0; j < n * width; j++) {
+            const i = r0 * width + j, g = slab[layer + j] >> shift;
+            if (data[i]) rgb.set([255, g >> 1, g >> 1], 3 * i);
+            else rgb.set([g, g, g], 3 * i);
+          }
         }
         await png.writeRows(rgb);
       } else {

@@ -8,10 +8,11 @@
  */
 
 import * as v from "valibot";
+import { cropRows, rowsParam } from "./crop.ts";
 import { UserError } from "../data/errors.ts";
 import { openMaskAndLabels, openVolume } from "../data/volume.ts";
 import { memoryImage } from "./images.ts";
-import type { PortValue, Stage, VolumePort } from "./types.ts";
+import type { PortValue, Stage } from "./types.ts";
 
 const params = v.object({
   path: v.pipe(
@@ -53,6 +54,7 @@ const params = v.object({
     ),
     "seed",
   ),
+  rows: rowsParam,
 });
 
 /** Parameters of `read_volume`. */
@@ -108,16 +110,17 @@ export const readVolume: Stage<ReadVolumeParams> = {
         source.layers.join(",")
       }`,
     );
-    const volume: VolumePort = {
+    const volume = cropRows({
       kind: "volume",
       source,
       normalize: source.dtype === "uint8" && p.normalize === "seed" ? "u8" : p.normalize,
       mask,
       labels,
-    };
+    }, p.rows as [number, number] | undefined);
     const out: Record<string, PortValue> = { volume };
-    if (mask) out.mask = memoryImage(mask, { mask, labels });
-    if (labels) out.labels = memoryImage(labels, { mask, labels });
+    const [m, l] = [volume.mask, volume.labels];
+    if (m) out.mask = memoryImage(m, { mask: m, labels: l });
+    if (l) out.labels = memoryImage(l, { mask: m, labels: l });
     return out;
   },
 };

@@ -7,9 +7,10 @@
  */
 
 import * as v from "valibot";
+import { cropRows, rowsParam } from "./crop.ts";
 import { syntheticFragment as generate } from "../data/synthetic.ts";
 import { memoryImage } from "./images.ts";
-import type { Stage, VolumePort } from "./types.ts";
+import type { Stage } from "./types.ts";
 
 const int = (min: number, max: number, description: string) =>
   v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max), v.description(description));
@@ -36,6 +37,7 @@ const params = v.object({
     ),
     "seed",
   ),
+  rows: rowsParam,
 });
 
 /** The `synthetic_fragment` stage. */
@@ -75,17 +77,18 @@ export const syntheticFragment: Stage<v.InferOutput<typeof params>> = {
       dtype: p.dtype,
       inkContrast: p.ink_contrast,
     });
-    const volume: VolumePort = {
+    const volume = cropRows({
       kind: "volume",
       source: frag.volume,
       normalize: p.dtype === "uint8" && p.normalize === "seed" ? "u8" : p.normalize,
       mask: frag.mask,
       labels: frag.labels,
-    };
+    }, p.rows as [number, number] | undefined);
+    const [mask, labels] = [volume.mask!, volume.labels!];
     return Promise.resolve({
       volume,
-      mask: memoryImage(frag.mask, { mask: frag.mask, labels: frag.labels }),
-      labels: memoryImage(frag.labels, { mask: frag.mask, labels: frag.labels }),
+      mask: memoryImage(mask, { mask, labels }),
+      labels: memoryImage(labels, { mask, labels }),
     });
   },
 };

@@ -169,7 +169,14 @@ async function* generate(
 ): AsyncGenerator<GpuBatch> {
   const gpu = await getGpu();
   const [depth, height, width] = vol.source.shape;
-  const bits = vol.source.dtype === "uint8" ? 8 : 16;
+  const srcBits = vol.source.dtype === "uint8" ? 8 : 16;
+  // The seed reads 16-bit slices as v >> 8 (then / 255): keep the ring in
+  // 8 bits then, halving its memory and the upload, with identical values.
+  const seed8 = srcBits === 16 && vol.normalize === "seed";
+  const bits = seed8 ? 8 : srcBits;
+  const normalize = seed8 ? "u8" : vol.normalize;
+  // Rows per read and upload: a bounded slab, whatever the fragment's width and depth.
+  const slabRows = Math.max(1, Math.floor(SLAB_BYTES / (depth * width * (srcBits / 8))));
   const perWord = 32 / bits;
   const pitch = Math.ceil(width / perWord) * perWord;
   const ringRows = o.tile;
@@ -181,8 +188,6 @@ async function* generate(
   );
   const blocks = new BlockGrid(grid.paddedHeight, grid.paddedWidth, gcd(o.tile, o.stride));
   const ringView = { tensor: ring, height, width };
-  // The seed tests "any voxel non-zero" on its 8-bit read (v >> 8) of 16-bit slices.
-  const nonzeroMin = bits === 16 && vol.normalize === "seed" ? 256 : 1;
   let loaded = 0; // rows [0, loaded) have been read
   let batch: { tensor: GpuTensor; origins: Int32Array; count: number } | undefined;
   let rec = gpu.kernels.recorder("tile_crop");
@@ -205,9 +210,11 @@ async function* generate(
         rec.submit(); // crops recorded so far must read the ring before it is overwritten
         rec = gpu.kernels.recorder("tile_crop");
         while (loaded < need) {
-          const rows = Math.min(o.stride, need - loaded, ringRows);
-          const slab = await vol.source.readRegion(loaded, loaded + rows, 0, width);
-          blocks.addVoxels(slab, loaded, rows, width, nonzeroMin);
+          const rows = Math.min(o.stride, need - loaded, ringRows, slabRows);
+          const raw = await vol.source.readRegion(loaded, loaded + rows, 0, width);
+          const slab = seed8 ? shiftTo8(raw as Uint16Array) : raw;
+          // The keep rule tests the values the tiles get: after v >> 8 for the seed's read.
+          blocks.addVoxels(slab, loaded, rows, width);
           if (vol.mask) blocks.addMask(vol.mask.data, loaded, rows, width);
           uploadSlab(gpu, ring, slab, loaded, rows, width, pitch);
           loaded += rows;
@@ -222,7 +229,7 @@ async function* generate(
           origins: new Int32Array(2 * o.batch),
           count: 0,
         };
-        recordTileCrop(gpu, rec, ringView, batch.tensor, batch.count, [y0, x0], vol.normalize);
+        recordTileCrop(gpu, rec, ringView, batch.tensor, batch.count, [y0, x0], normalize);
         batch.origins.set([y0, x0], 2 * batch.count);
         if (++batch.count === o.batch) {
           const full = batch;
@@ -241,6 +248,16 @@ async function* generate(
     batch?.tensor.release();
     ring.release();
   }
+}
+
+/** Host bytes of input read and uploaded at once (a slab of whole rows, at least one). */
+const SLAB_BYTES = 16 << 20;
+
+/** The seed's 8-bit read of 16-bit voxels: v >> 8. */
+function shiftTo8(v: Uint16Array): Uint8Array {
+  const out = new Uint8Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i] >> 8;
+  return out;
 }
 
 /** Writes a (D, rows, width) slab into ring rows `y0 % ringRows ...`, one write per layer and wrap. */

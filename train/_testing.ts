@@ -28,6 +28,19 @@ export function tinySegformer(channels: number): Partial<SegformerConfig> {
 }
 
 /** The member config of a tiny fixture case. */
-export function tinyConfig(family: "cnn3d" | "unet3d"): MemberConfig {
+export function tinyConfig(family: "cnn3d" | "unet3d" | "unetr_mc"): MemberConfig {
+  if (family === "unetr_mc") {
+    return memberConfig(family, {
+      segformer: { ...tinySegformer(32), num_labels: 3 },
+      unetr: {
+        img_size: [16, 64, 64],
+        feature_size: 2,
+        hidden_size: 16,
+        mlp_dim: 32,
+        num_heads: 4,
+        out_channels: 32,
+      },
+    });
+  }
   return memberConfig(family, { segformer: tinySegformer(family === "cnn3d" ? 32 : 16) });
 }

@@ -8,7 +8,7 @@
  */
 
 import type { Gpu } from "../kernels/device.ts";
-import { downloadTensor, type GpuTensor } from "../kernels/tensor.ts";
+import { downloadTensors, type GpuTensor } from "../kernels/tensor.ts";
 import { StateDict, tensorFrom } from "../data/checkpoint/tensor.ts";
 import type { MemberConfig } from "../networks/families.ts";
 import { Member, partsSpec } from "../networks/member.ts";
@@ -82,7 +82,8 @@ export class TrainModel {
     this.config = config;
     this.member = member;
     for (const [key, t] of member.weights.entries()) {
-      if (isBuffer(key) || key.includes("_split.")) continue;
+      // UNETR's fused qkv weight is split into q, k, v at load time: those are trained.
+      if (isBuffer(key) || key.endsWith(".attn.qkv.weight")) continue;
       this.names.push(key);
       this.params.push(t);
     }
@@ -90,9 +91,6 @@ export class TrainModel {
 
   /** Uploads weights from a state dict (a checkpoint or {@linkcode initialWeights}). */
   static async create(gpu: Gpu, config: MemberConfig, dict: StateDict): Promise<TrainModel> {
-    if (config.encoder.kind === "unetr") {
-      throw new Error("training UNETR members is not supported yet (its fused qkv weight)");
-    }
     const member = await Member.load(gpu, config, dict, PARTS);
     const counter = [...dict].find(([k]) => isCounter(k));
     const model = new TrainModel(config, member);
@@ -100,7 +98,11 @@ export class TrainModel {
     return model;
   }
 
-  /** Logits (N, L, H, W) of every label channel for tiles (N, 1, D, H, W). */
+  /**
+   * Logits (N, L, H, W) of every label channel for tiles (N, 1, D, H, W).
+   * The seed's training-only dropouts (UNETR's Dropout2d after the depth max,
+   * SegFormer's decode-head dropout and drop-path) are not applied.
+   */
   forward(ops: Ops, x: GpuTensor): GpuTensor {
     const flat = this.member.encodeFlat(ops, x);
     const out = this.member.segment(ops, flat, true);
@@ -119,6 +121,32 @@ export class TrainModel {
   async stateDict(): Promise<StateDict> {
     const dict = new StateDict("");
     const spec = partsSpec(this.config, PARTS);
+    const w = this.member.weights;
+    const keys = [...spec.shapes.keys()].filter((k) => !isCounter(k));
+    // UNETR's qkv weight is the concatenation of the trained q, k, v rows.
+    const parts = (k: string) =>
+      k.endsWith(".attn.qkv.weight")
+        ? ["q", "k", "v"].map((n) => w.get(k.replace(/qkv\.weight$/, `${n}.weight`)))
+        : [w.get(k)];
+    const tensors = keys.flatMap(parts);
+    const data = await downloadTensors(this.member.gpu, tensors);
+    const byKey = new Map<string, Float32Array>();
+    let at = 0;
+    for (const k of keys) {
+      const n = parts(k).length;
+      const pieces = data.slice(at, at + n);
+      at += n;
+      if (n === 1) byKey.set(k, pieces[0]);
+      else {
+        const joined = new Float32Array(pieces.reduce((a, p) => a + p.length, 0));
+        let o = 0;
+        for (const p of pieces) {
+          joined.set(p, o);
+          o += p.length;
+        }
+        byKey.set(k, joined);
+      }
+    }
     for (const [key, shape] of spec.shapes) {
       if (isCounter(key)) {
         dict.set(
@@ -127,8 +155,7 @@ export class TrainModel {
         );
         continue;
       }
-      const data = await downloadTensor(this.member.weights.get(key)) as Float32Array;
-      dict.set(key, tensorFrom({ shape, data }));
+      dict.set(key, tensorFrom({ shape, data: byKey.get(key)! }));
     }
     return dict;
   }

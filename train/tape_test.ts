@@ -13,12 +13,18 @@ import { loadCheckpoint, readSafetensors } from "../data/checkpoint/mod.ts";
 import { getGpu } from "../kernels/device.ts";
 import { compareArrays } from "../kernels/compare.ts";
 import { downloadTensor, emptyTensor, uploadTensor } from "../kernels/tensor.ts";
-import { recordBceDiceLoss } from "../kernels/loss/mod.ts";
+import { recordBceDiceLoss, recordOneHot } from "../kernels/loss/mod.ts";
 import { TrainModel } from "./model.ts";
 import { Tape } from "./tape.ts";
 import { GRADS, NETWORKS, tinyConfig } from "./_testing.ts";
 
-for (const [caseName, family] of [["cnn3d_b0tiny", "cnn3d"], ["unet3d_tiny", "unet3d"]] as const) {
+const CASES = [
+  ["cnn3d_b0tiny", "cnn3d"],
+  ["unet3d_tiny", "unet3d"],
+  ["unetr_mc_tiny", "unetr_mc"],
+] as const;
+
+for (const [caseName, family] of CASES) {
   Deno.test(`${family}: every parameter gradient matches PyTorch (train mode, seed loss)`, async () => {
     const gpu = await getGpu();
     const fix = await readSafetensors(`${GRADS}family_grads.safetensors`);
@@ -32,11 +38,14 @@ for (const [caseName, family] of [["cnn3d_b0tiny", "cnn3d"], ["unet3d_tiny", "un
       tinyConfig(family),
       await loadCheckpoint(`${NETWORKS}${caseName}.pth`),
     );
-    const x = await get("input"), t = await get("target");
+    const mc = family === "unetr_mc";
+    const x = await get(mc ? "mc_input" : "input"), t = await get(mc ? "mc_classes" : "target");
     const xt = uploadTensor(gpu, x.shape, "f32", x.data);
-    const tt = uploadTensor(gpu, t.shape, "f32", t.data);
-    const lossOut = emptyTensor(gpu, [1], "f32");
     const rec = gpu.kernels.recorder("family grads");
+    // The multiclass recipe's labels: one-hot of the 0/1/2 class map, on the GPU.
+    const classes = uploadTensor(gpu, t.shape, "f32", t.data);
+    const tt = mc ? recordOneHot(gpu, rec, classes, 3) : classes;
+    const lossOut = emptyTensor(gpu, [1], "f32");
     const tape = new Tape(gpu, rec, model.params);
     const logits = model.forward(tape.ops, xt);
     const gy = recordBceDiceLoss(gpu, rec, logits, tt, { out: lossOut, index: 0 });
@@ -54,7 +63,19 @@ for (const [caseName, family] of [["cnn3d_b0tiny", "cnn3d"], ["unet3d_tiny", "un
     // by a Linear and a batch-statistics BatchNorm) come out as float noise:
     // such tensors (max |g| under 1e-5 of the model's largest) are held to an
     // absolute floor instead of a relative error.
-    const wants = await Promise.all(model.names.map((k) => get(`${caseName}.grad.${k}`)));
+    // UNETR trains q, k and v split from the fused qkv weight: their gradients are its row blocks.
+    const gradOf = async (k: string) => {
+      const m = k.match(/^(.*\.attn\.)([qkv])\.weight$/);
+      if (!m) return { ...(await get(`${caseName}.grad.${k}`)), err: `${caseName}.f32err.${k}` };
+      const full = await get(`${caseName}.grad.${m[1]}qkv.weight`);
+      const part = full.data.length / 3, j = "qkv".indexOf(m[2]);
+      return {
+        shape: [full.shape[0] / 3, full.shape[1]],
+        data: full.data.slice(j * part, (j + 1) * part),
+        err: `${caseName}.f32err.${m[1]}qkv.weight`,
+      };
+    };
+    const wants = await Promise.all(model.names.map(gradOf));
     const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     const global = Math.max(...wants.map((w) => maxAbs(w.data)));
     let worst = { key: "", relL2: 0 };
@@ -71,7 +92,7 @@ for (const [caseName, family] of [["cnn3d_b0tiny", "cnn3d"], ["unet3d_tiny", "un
         continue;
       }
       // 1e-3 relative, or twice PyTorch's own float32 error where that is larger.
-      const f32err = (await get(`${caseName}.f32err.${key}`)).data[0];
+      const f32err = (await get(want.err)).data[0];
       const tol = Math.max(1e-3, 2 * f32err);
       const c = compareArrays(got, want.data, { atol: tol * scale, rtol: tol });
       // Elementwise only where float32 itself is well conditioned.
@@ -92,7 +113,7 @@ for (const [caseName, family] of [["cnn3d_b0tiny", "cnn3d"], ["unet3d_tiny", "un
     }
     if (Deno.env.get("VERBOSE")) console.log(`${family}: worst gradient ${JSON.stringify(worst)}`);
     tape.release();
-    for (const t of [xt, tt, lossOut]) t.release();
+    for (const t of new Set([xt, tt, classes, lossOut])) t.release();
     model.release();
   });
 }
