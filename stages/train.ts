@@ -36,13 +36,14 @@ import {
 } from "../train/trainer.ts";
 import type { FilesPort, Stage, VolumePort } from "./types.ts";
 
-const rows = v.optional(
-  v.pipe(
-    v.tuple([v.pipe(v.number(), v.integer(), v.minValue(0)), v.pipe(v.number(), v.integer())]),
-    v.check(([a, b]) => b > a, "the second row must be larger than the first"),
-    v.description("Rows [y0, y1) of the fragment"),
-  ),
-);
+const rows = (text: string) =>
+  v.optional(
+    v.pipe(
+      v.tuple([v.pipe(v.number(), v.integer(), v.minValue(0)), v.pipe(v.number(), v.integer())]),
+      v.check(([a, b]) => b > a, "the second row must be larger than the first"),
+      v.description(text),
+    ),
+  );
 
 const int = (min: number, def: number, text: string) =>
   v.optional(v.pipe(v.number(), v.integer(), v.minValue(min), v.description(text)), def);
@@ -88,7 +89,7 @@ const params = v.object({
     v.pipe(
       v.union([v.picklist(["seed", "none"]), v.record(v.string(), v.number())]),
       v.description(
-        "Augmentations: seed (the seed's list and probabilities), none, or probabilities by name",
+        "Augmentations: seed (the seed's list and probabilities), none, or probabilities by name (hflip, vflip, rot90, brightnessContrast, channelDropout, shiftScaleRotate, noiseBlur, gridDistortion, coarseDropout)",
       ),
     ),
     "seed",
@@ -97,9 +98,20 @@ const params = v.object({
     v.pipe(v.boolean(), v.description("Each epoch: as many tiles without ink as with")),
     false,
   ),
+  min_mask_coverage: v.optional(
+    v.pipe(
+      v.number(),
+      v.minValue(0),
+      v.maxValue(1),
+      v.description(
+        "Train only on tiles at least this fraction papyrus (0: the seed's rule, any data)",
+      ),
+    ),
+    0,
+  ),
   steps_per_epoch: int(0, 0, "At most this many steps per epoch (0: every tile once)"),
-  train_rows: rows,
-  valid_rows: rows,
+  train_rows: rows("Rows [y0, y1) to train on, as their own padded fragment (default: all)"),
+  valid_rows: rows("Rows [y0, y1) to validate on each epoch (default: none, or the valid input)"),
   checkpoint_every: int(0, 25, "Save the resumable state every N steps (0: at epoch ends)"),
   name: v.optional(
     v.pipe(
@@ -241,6 +253,7 @@ export const trainStage: Stage<TrainParams> = {
       seed: p.seed,
       augment: augmentConfig(p.augment),
       balance: p.balance,
+      minMaskCoverage: p.min_mask_coverage,
       stepsPerEpoch: p.steps_per_epoch,
       checkpointEvery: p.checkpoint_every,
     };
@@ -268,7 +281,7 @@ export const trainStage: Stage<TrainParams> = {
         `${p.name}_loss.png`,
         (tmp) =>
           writePlot(tmp, [{ name: "train loss", x, y: history.map((r) => r.loss) }], {
-            title: `${p.name}: training loss`,
+            title: "training loss",
             xLabel: "epoch",
             yLabel: "loss",
           }),
@@ -278,7 +291,7 @@ export const trainStage: Stage<TrainParams> = {
           `${p.name}_f05.png`,
           (tmp) =>
             writePlot(tmp, [{ name: "valid F0.5", x, y: history.map((r) => r.f05 ?? NaN) }], {
-              title: `${p.name}: validation F0.5 (best threshold)`,
+              title: "validation F0.5, best threshold",
               xLabel: "epoch",
               yLabel: "F0.5",
             }),

@@ -81,14 +81,16 @@ export interface TileRef {
 /**
  * The seed's tile grid over a region: origins `range(0, padded - tile + 1,
  * stride)` on both axes, kept when any voxel is non-zero (after the seed's
- * `v >> 8` for 16-bit data read its way).
+ * `v >> 8` for 16-bit data read its way) and, with `minMask` > 0, when at
+ * least that fraction of the tile's pixels is papyrus.
  */
-export function tileGrid(r: Region, tile: number, stride: number): TileRef[] {
+export function tileGrid(r: Region, tile: number, stride: number, minMask = 0): TileRef[] {
   const min = r.bits === 16 && r.normalize === "seed" ? 256 : 1;
   // Prefix counts of "non-zero in some layer" per pixel, for O(1) tile tests.
   const w = r.width, h = r.height, plane = w * h;
   const sum = new Int32Array((h + 1) * (w + 1));
   const inkSum = new Int32Array((h + 1) * (w + 1));
+  const maskSum = new Int32Array((h + 1) * (w + 1));
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let any = 0;
@@ -96,6 +98,7 @@ export function tileGrid(r: Region, tile: number, stride: number): TileRef[] {
       const i = (y + 1) * (w + 1) + x + 1;
       sum[i] = any + sum[i - 1] + sum[i - w - 1] - sum[i - w - 2];
       inkSum[i] = r.labels[y * w + x] + inkSum[i - 1] + inkSum[i - w - 1] - inkSum[i - w - 2];
+      maskSum[i] = r.mask[y * w + x] + maskSum[i - 1] + maskSum[i - w - 1] - maskSum[i - w - 2];
     }
   }
   const box = (s: Int32Array, y: number, x: number) => {
@@ -107,7 +110,9 @@ export function tileGrid(r: Region, tile: number, stride: number): TileRef[] {
   const out: TileRef[] = [];
   for (let y = 0; y + tile <= r.paddedHeight; y += stride) {
     for (let x = 0; x + tile <= r.paddedWidth; x += stride) {
-      if (box(sum, y, x) > 0) out.push({ y, x, ink: box(inkSum, y, x) > 0 });
+      if (box(sum, y, x) === 0) continue;
+      if (minMask > 0 && box(maskSum, y, x) < minMask * tile * tile) continue;
+      out.push({ y, x, ink: box(inkSum, y, x) > 0 });
     }
   }
   return out;

@@ -62,6 +62,8 @@ export interface TrainOptions {
   augment: AugmentConfig;
   /** Each epoch: every tile of the rarer kind (ink / no ink) and as many of the other. */
   balance: boolean;
+  /** Train only on tiles at least this fraction papyrus (0: the seed's rule alone). */
+  minMaskCoverage: number;
   /** At most this many steps per epoch (0: all). */
   stepsPerEpoch: number;
   /** Save the resumable state every this many steps (0: at epoch ends only). */
@@ -181,7 +183,7 @@ export async function train(
     maxGradNorm: o.maxGradNorm,
   });
   const swa = model.params.map((p) => emptyTensor(gpu, p.shape, "f32", "swa"));
-  const tiles = tileGrid(trainRegion, o.tile, o.stride);
+  const tiles = tileGrid(trainRegion, o.tile, o.stride, o.minMaskCoverage);
   if (tiles.length < o.batch) {
     throw new Error(
       `training rows [${trainRegion.y0}, ${trainRegion.y1}) hold ${tiles.length} tiles of ${o.tile}, fewer than a batch of ${o.batch}`,
@@ -430,6 +432,7 @@ function updateBatchNorm(
     tape.release();
     x.release();
   }
+  model.batchesTracked = k; // update_bn leaves num_batches_tracked at the batches it saw
 }
 
 async function snapshot(

@@ -50,6 +50,7 @@ const options: TrainOptions = {
   seed: 5,
   augment: SEED_AUGMENT,
   balance: false,
+  minMaskCoverage: 0,
   stepsPerEpoch: 5,
   checkpointEvery: 2,
 };
