@@ -8,6 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { type MemberConfig, memberConfig } from "../networks/families.ts";
 import type { SegformerConfig } from "../networks/segformer_config.ts";
+import { StateDict, tensorFrom } from "../data/checkpoint/tensor.ts";
 
 /** tests/fixtures/networks/ (random-weight checkpoints of every family). */
 export const NETWORKS = fileURLToPath(new URL("../tests/fixtures/networks/", import.meta.url));
@@ -43,4 +44,56 @@ export function tinyConfig(family: "cnn3d" | "unet3d" | "unetr_mc"): MemberConfi
     });
   }
   return memberConfig(family, { segformer: tinySegformer(family === "cnn3d" ? 32 : 16) });
+}
+
+/** Chris Wellons' lowbias32 integer hash (mirrored in tests/fixtures/grads/gen_parity_b0.py). */
+export function lowbias32(x: number): number {
+  x >>>= 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** n uniforms in [0, 1) of stream k: lowbias32(i + 0x9E3779B9 (k + 1)) / 2^32. */
+export function hashUniform(k: number, n: number): Float64Array {
+  const base = Number((0x9e3779b9n * BigInt(k + 1)) & 0xffffffffn);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = lowbias32((i + base) >>> 0) / 2 ** 32;
+  return out;
+}
+
+/** The half-width of a tensor's hashed init, as gen_parity_b0.py's `scale` (0: constant). */
+function hashScale(key: string, shape: readonly number[]): number {
+  if (key.endsWith("running_mean") || key.endsWith("num_batches_tracked")) return 0;
+  if (shape.length === 1 && (key.endsWith(".weight") || key.includes("running_var"))) return 0;
+  if (key.startsWith("xy_encoder_2d.")) return key.endsWith(".bias") ? 0 : 0.02 * Math.sqrt(3);
+  if (shape.length > 1) return 1 / Math.sqrt(shape[1] * shape.slice(2).reduce((a, b) => a * b, 1));
+  return 0.5;
+}
+
+/** A member's weights from the hash, as gen_parity_b0.py builds them (state-dict order). */
+export function hashedWeights(spec: ReadonlyMap<string, number[]>): StateDict {
+  const dict = new StateDict("");
+  let k = 0;
+  for (const [key, shape] of spec) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (key.endsWith("num_batches_tracked")) {
+      dict.set(key, tensorFrom({ shape, data: new BigInt64Array(1) }));
+    } else {
+      const a = hashScale(key, shape);
+      const data = new Float32Array(n);
+      if (a > 0) {
+        const u = hashUniform(k, n);
+        for (let i = 0; i < n; i++) data[i] = (2 * u[i] - 1) * a;
+      } else {
+        data.fill(key.endsWith("running_var") || key.endsWith(".weight") ? 1 : 0);
+      }
+      dict.set(key, tensorFrom({ shape, data }));
+    }
+    k++;
+  }
+  return dict;
 }

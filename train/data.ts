@@ -7,7 +7,20 @@
  * @module
  */
 
-import type { Image2D, Normalization, VolumePort } from "../stages/types.ts";
+import { UserError } from "../data/errors.ts";
+import type { Image2D } from "../data/image.ts";
+import type { VolumeSource } from "../data/volume.ts";
+
+/** How raw integers become [0, 1] (the volume port's normalisations). */
+export type Normalization = "seed" | "u16" | "u8" | "none";
+
+/** What training reads of a volume: the source, its normalisation, labels and mask. */
+export interface VolumeInput {
+  source: VolumeSource;
+  normalize: Normalization;
+  mask?: Image2D;
+  labels?: Image2D;
+}
 
 /** Rows `[y0, y1)` of a fragment: voxels, labels and mask, all padded as the seed pads. */
 export interface Region {
@@ -42,16 +55,18 @@ function rowsOf(img: Image2D, y0: number, y1: number): Uint8Array {
 
 /** Reads rows `[y0, y1)` of a volume port (with labels) into memory. */
 export async function loadRegion(
-  vol: VolumePort,
+  vol: VolumeInput,
   y0: number,
   y1: number,
   tile: number,
 ): Promise<Region> {
   const [depth, height, width] = vol.source.shape;
   if (!(0 <= y0 && y0 < y1 && y1 <= height)) {
-    throw new RangeError(`rows [${y0}, ${y1}) are outside the fragment's ${height} rows`);
+    throw new UserError(
+      `rows [${y0}, ${y1}) are outside the ${height} rows of "${vol.source.path}"`,
+    );
   }
-  if (!vol.labels) throw new Error(`${vol.source.path} has no ink labels (inklabels.png)`);
+  if (!vol.labels) throw new UserError(`"${vol.source.path}" has no ink labels (inklabels.png)`);
   const voxels = await vol.source.readRegion(y0, y1, 0, width);
   const labels = rowsOf(vol.labels, y0, y1);
   const mask = vol.mask ? rowsOf(vol.mask, y0, y1) : new Uint8Array(labels.length).fill(1);

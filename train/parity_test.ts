@@ -16,7 +16,8 @@ import { recordBceDiceLoss } from "../kernels/loss/mod.ts";
 import { AdamW } from "../kernels/optim/mod.ts";
 import { TrainModel } from "./model.ts";
 import { Tape } from "./tape.ts";
-import { GRADS, NETWORKS, tinyConfig } from "./_testing.ts";
+import { GRADS, hashedWeights, hashUniform, NETWORKS, tinyConfig } from "./_testing.ts";
+import { memberConfig, memberSpec } from "../networks/families.ts";
 
 Deno.test("50 AdamW steps of CNN3D + SegFormer track PyTorch's losses and weights", async () => {
   const gpu = await getGpu();
@@ -89,6 +90,63 @@ Deno.test("50 AdamW steps of CNN3D + SegFormer track PyTorch's losses and weight
       }`,
     );
   }
+  losses.release();
+  opt.release();
+  model.release();
+});
+
+Deno.test("50 AdamW steps at the real SegFormer-b0 size track PyTorch (hashed weights and data)", async () => {
+  const gpu = await getGpu();
+  const fix = await readSafetensors(`${GRADS}parity_b0.safetensors`);
+  const want = await fix.get("losses")!.data();
+  const config = memberConfig("cnn3d", { segformer: "mit-b0" });
+  const spec = memberSpec(config).shapes;
+  const init = hashedWeights(spec);
+  const model = await TrainModel.create(gpu, config, init);
+  const opt = new AdamW(gpu, model.params, { weightDecay: 0.01, maxGradNorm: 100 });
+  const [b, d, t] = [2, 4, 64];
+  const losses = emptyTensor(gpu, [want.length], "f32");
+  for (let s = 0; s < want.length; s++) {
+    const xs = Float32Array.from(hashUniform(100000 + s, b * d * t * t));
+    const ts = Float32Array.from(hashUniform(200000 + s, b * t * t), (u) => u < 0.25 ? 1 : 0);
+    const x = uploadTensor(gpu, [b, 1, d, t, t], "f32", xs);
+    const y = uploadTensor(gpu, [b, 1, t, t], "f32", ts);
+    const rec = gpu.kernels.recorder("parity b0 step");
+    const tape = new Tape(gpu, rec, model.params);
+    const logits = model.forward(tape.ops, x);
+    tape.backward(logits, recordBceDiceLoss(gpu, rec, logits, y, { out: losses, index: s }));
+    opt.step(rec, model.params.map((p) => tape.grad(p)!), 1e-4);
+    rec.submit();
+    tape.release();
+    x.release();
+    y.release();
+  }
+  const got = await downloadTensor(losses) as Float32Array;
+  for (let s = 0; s < want.length; s++) {
+    assert.ok(Math.abs(got[s] - want[s]) <= 1e-3 * want[s], `step ${s}: ${got[s]} vs ${want[s]}`);
+  }
+  // ||w_ours - w_torch|| = ||delta_ours - delta_torch||, estimated from 16 random +-1
+  // projections of the change: E[(s . d)^2] = ||d||^2.
+  const final = await model.stateDict();
+  let diff2 = 0, norm2 = 0;
+  for (const [key, shape] of spec) {
+    if (key.endsWith("num_batches_tracked")) continue;
+    const n = shape.reduce((a, v) => a * v, 1);
+    const w1 = await final.get(key)!.data(), w0 = await init.get(key)!.data();
+    const proj = await fix.get(`proj.${key}`)!.data();
+    let est = 0;
+    for (let j = 0; j < proj.length; j++) {
+      const u = hashUniform(300000 + j, n);
+      let p = 0;
+      for (let i = 0; i < n; i++) p += (u[i] < 0.5 ? 1 : -1) * (w1[i] - w0[i]);
+      est += (p - proj[j]) ** 2 / proj.length;
+    }
+    diff2 += est;
+    norm2 += (await fix.get(`norm.${key}`)!.data())[0] ** 2;
+  }
+  const rel = Math.sqrt(diff2 / norm2);
+  assert.ok(rel < 1e-3, `final weights: estimated relative L2 ${rel}`);
+  if (Deno.env.get("VERBOSE")) console.log(`b0 losses ${got[0]} -> ${got.at(-1)}; weights ~${rel}`);
   losses.release();
   opt.release();
   model.release();

@@ -10,9 +10,8 @@ import { getGpu } from "../kernels/device.ts";
 import type { StateDict } from "../data/checkpoint/tensor.ts";
 import type { CheckpointTensor } from "../data/checkpoint/tensor.ts";
 import { syntheticFragment } from "../data/synthetic.ts";
-import type { VolumePort } from "../stages/types.ts";
 import { SEED_AUGMENT } from "./augment.ts";
-import { loadRegion } from "./data.ts";
+import { loadRegion, type VolumeInput } from "./data.ts";
 import { initialWeights } from "./model.ts";
 import { Rng } from "./rng.ts";
 import {
@@ -26,8 +25,7 @@ import {
 import { tinyConfig } from "./_testing.ts";
 
 const frag = syntheticFragment({ height: 128, width: 96, depth: 8, seed: 3 });
-const vol: VolumePort = {
-  kind: "volume",
+const vol: VolumeInput = {
   source: frag.volume,
   normalize: "seed",
   mask: frag.mask,
