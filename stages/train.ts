@@ -163,9 +163,16 @@ async function readState(
   } catch {
     return undefined;
   }
-  const raw = await Deno.readFile(path);
-  const len = Number(new DataView(raw.buffer).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(raw.subarray(8, 8 + len)));
+  // Only the header: the fingerprint decides whether the tensors are read at all.
+  const header = await (async () => {
+    using file = await Deno.open(path);
+    const head = new Uint8Array(8);
+    await file.read(head);
+    const len = Number(new DataView(head.buffer).getBigUint64(0, true));
+    const json = new Uint8Array(len);
+    for (let n = 0; n < len;) n += (await file.read(json.subarray(n))) ?? len;
+    return JSON.parse(new TextDecoder().decode(json));
+  })();
   const meta = header.__metadata__ ?? {};
   if (meta.fingerprint !== fingerprint) return undefined;
   const tensors = await readSafetensors(path) as Map<string, CheckpointTensor>;

@@ -435,46 +435,37 @@ function updateBatchNorm(
   model.batchesTracked = k; // update_bn leaves num_batches_tracked at the batches it saw
 }
 
+/** Every GPU tensor of the resumable state, by its key in the state file. */
+function stateTensors(model: TrainModel, opt: AdamW, swa: GpuTensor[]): [string, GpuTensor][] {
+  const out: [string, GpuTensor][] = [];
+  for (const [key, t] of model.member.weights.entries()) {
+    if (!key.includes("num_batches_tracked")) out.push([`model.${key}`, t]);
+  }
+  model.names.forEach((key, i) => {
+    out.push([`adam_m.${key}`, opt.m[i]], [`adam_v.${key}`, opt.v[i]], [`swa.${key}`, swa[i]]);
+  });
+  return out;
+}
+
 async function snapshot(
   gpu: Gpu,
   model: TrainModel,
   opt: AdamW,
   swa: GpuTensor[],
 ): Promise<Map<string, CheckpointTensor>> {
-  const keys: string[] = [], tensors: GpuTensor[] = [];
-  for (const [key, t] of model.member.weights.entries()) {
-    if (key.includes("num_batches_tracked")) continue;
-    keys.push(`model.${key}`);
-    tensors.push(t);
-  }
-  model.params.forEach((_, i) => {
-    const key = model.names[i];
-    keys.push(`adam_m.${key}`, `adam_v.${key}`, `swa.${key}`);
-    tensors.push(opt.m[i], opt.v[i], swa[i]);
-  });
-  const data = await downloadTensors(gpu, tensors);
-  return new Map(
-    keys.map((k, i) => [k, tensorFrom({ shape: tensors[i].shape, data: data[i] })]),
-  );
+  const entries = stateTensors(model, opt, swa);
+  const data = await downloadTensors(gpu, entries.map(([, t]) => t));
+  return new Map(entries.map(([k, t], i) => [k, tensorFrom({ shape: t.shape, data: data[i] })]));
 }
 
 async function restore(model: TrainModel, opt: AdamW, swa: GpuTensor[], r: Resume) {
-  const take = (key: string, t: GpuTensor) => {
-    const src = r.tensors.get(key);
-    if (!src) throw new Error(`the saved training state has no tensor "${key}"`);
-    return src.data().then((d) => writeTensor(t, d));
-  };
-  const jobs: Promise<void>[] = [];
-  for (const [key, t] of model.member.weights.entries()) {
-    if (!key.includes("num_batches_tracked")) jobs.push(take(`model.${key}`, t));
-  }
-  model.params.forEach((_, i) => {
-    const key = model.names[i];
-    jobs.push(take(`adam_m.${key}`, opt.m[i]));
-    jobs.push(take(`adam_v.${key}`, opt.v[i]));
-    jobs.push(take(`swa.${key}`, swa[i]));
-  });
+  await Promise.all(
+    stateTensors(model, opt, swa).map(async ([key, t]) => {
+      const src = r.tensors.get(key);
+      if (!src) throw new Error(`the saved training state has no tensor "${key}"`);
+      writeTensor(t, await src.data());
+    }),
+  );
   opt.t = r.state.adamSteps;
   model.batchesTracked = r.state.batchesTracked;
-  await Promise.all(jobs);
 }
