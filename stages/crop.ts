@@ -8,6 +8,7 @@
 
 import * as v from "valibot";
 import { UserError } from "../data/errors.ts";
+import { imageRows, lazyImage } from "../data/image.ts";
 import type { Image2D, VolumePort } from "./types.ts";
 
 /** The `rows` parameter schema: `[y0, y1]`, half-open. */
@@ -21,11 +22,8 @@ export const rowsParam = v.optional(
 
 function cropImage(img: Image2D | undefined, y0: number, y1: number): Image2D | undefined {
   if (!img) return undefined;
-  return {
-    height: y1 - y0,
-    width: img.width,
-    data: img.data.subarray(y0 * img.width, y1 * img.width),
-  };
+  if (img.rows) return lazyImage(y1 - y0, img.width, (a, b) => imageRows(img, a + y0, b + y0));
+  return { height: y1 - y0, width: img.width, data: imageRows(img, y0, y1) };
 }
 
 /** Rows `[y0, y1)` of a volume port (reads go to the same source, offset). */

@@ -12,7 +12,7 @@
 
 import { join } from "node:path";
 import { q, UserError } from "../data/errors.ts";
-import type { Image2D } from "../data/image.ts";
+import { type Image2D, imageRows } from "../data/image.ts";
 import {
   createZarrV3,
   openZarrImage,
@@ -49,8 +49,9 @@ export function memoryImage(
   extra: Pick<ImagePort, "mask" | "labels"> = {},
   bandRows = DEFAULT_BAND_ROWS,
 ): ImagePort {
-  const { height, width, data } = image;
-  const dtype = data instanceof Float32Array ? "f32" : data instanceof Uint16Array ? "u16" : "u8";
+  const { height, width } = image;
+  const first = imageRows(image, 0, Math.min(1, height)); // the element type, without materialising a lazy image
+  const dtype = first instanceof Float32Array ? "f32" : first instanceof Uint16Array ? "u16" : "u8";
   return {
     kind: "image",
     height,
@@ -63,7 +64,7 @@ export function memoryImage(
       } catch (e) {
         return Promise.reject(e);
       }
-      return Promise.resolve(data.subarray(y0 * width, y1 * width));
+      return Promise.resolve(imageRows(image, y0, y1));
     },
     ...extra,
   };

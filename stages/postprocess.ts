@@ -9,6 +9,7 @@
 
 import * as v from "valibot";
 import { UserError } from "../data/errors.ts";
+import { imageRows } from "../data/image.ts";
 import { PngWriter } from "../data/png.ts";
 import { createZarrV3 } from "../data/zarr.ts";
 import {
@@ -94,7 +95,7 @@ export const postprocess: Stage<v.InferOutput<typeof postParams>> = {
     if (p.use_mask && !port.mask) {
       throw new UserError(`parameter "use_mask" is true but the input has no mask`);
     }
-    const mask = p.use_mask ? port.mask!.data : undefined;
+    const mask = p.use_mask ? port.mask : undefined;
     const store = await BandStore.open(ctx, "binary", { height, width, dtype: "u8", bandRows }, {
       partial: false,
     });
@@ -106,7 +107,7 @@ export const postprocess: Stage<v.InferOutput<typeof postParams>> = {
           const out = new Uint8Array(data.length);
           for (let i = 0; i < out.length; i++) out[i] = data[i] >= p.threshold ? 1 : 0;
           if (mask) {
-            const m = mask.subarray(y0 * width, y0 * width + out.length);
+            const m = imageRows(mask, y0, y0 + out.length / width);
             for (let i = 0; i < out.length; i++) if (!(m[i] > 0)) out[i] = 0;
           }
           ctx.progress.tick();
@@ -311,20 +312,20 @@ export const evaluate: Stage<v.InferOutput<typeof evalParams>> = {
   async run(ctx, inputs, p) {
     const port = inputs.probabilities as ImagePort;
     if (!port.labels) throw new UserError(`the input has no ink labels to evaluate against`);
-    const mask = p.region === "mask" ? port.mask?.data as Uint8Array | undefined : undefined;
+    const mask = p.region === "mask" ? port.mask : undefined;
     if (p.region === "mask" && !mask) {
       throw new UserError(`parameter "region" is "mask" but the input has no mask`);
     }
     const thresholds = [...new Set([...SEED_THRESHOLDS, p.threshold])].sort((a, b) => a - b);
     const counter = new ConfusionCounter(thresholds);
-    const labels = port.labels.data as Uint8Array;
+    const { labels } = port;
     const { width } = port;
     for await (const { y0, data } of imageBands(port)) {
-      const [from, to] = [y0 * width, y0 * width + data.length];
+      const y1 = y0 + data.length / width;
       counter.push(
         data instanceof Float32Array ? data : Float32Array.from(data),
-        labels.subarray(from, to),
-        mask?.subarray(from, to),
+        imageRows(labels, y0, y1) as Uint8Array,
+        mask && imageRows(mask, y0, y1) as Uint8Array,
       );
     }
     const counts = counter.counts();

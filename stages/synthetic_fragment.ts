@@ -9,6 +9,7 @@
 import * as v from "valibot";
 import { cropRows, rowsParam } from "./crop.ts";
 import { syntheticFragment as generate } from "../data/synthetic.ts";
+import { lazyImage } from "../data/image.ts";
 import { memoryImage } from "./images.ts";
 import type { Stage } from "./types.ts";
 
@@ -81,8 +82,9 @@ export const syntheticFragment: Stage<v.InferOutput<typeof params>> = {
       kind: "volume",
       source: frag.volume,
       normalize: p.dtype === "uint8" && p.normalize === "seed" ? "u8" : p.normalize,
-      mask: frag.mask,
-      labels: frag.labels,
+      // Read by row bands as they are needed: a scroll segment's mask and labels are never held whole.
+      mask: lazyImage(p.height, p.width, (y0, y1) => frag.readMaskRegion(y0, y1, 0, p.width)),
+      labels: lazyImage(p.height, p.width, (y0, y1) => frag.readLabelRegion(y0, y1, 0, p.width)),
     }, p.rows as [number, number] | undefined);
     const [mask, labels] = [volume.mask!, volume.labels!];
     return Promise.resolve({

@@ -16,6 +16,7 @@ import type { Gpu } from "../kernels/device.ts";
 import { recordTileCrop } from "../kernels/tile_crop/mod.ts";
 import { emptyTensor, type GpuTensor } from "../kernels/tensor.ts";
 import { UserError } from "../data/errors.ts";
+import { imageRows } from "../data/image.ts";
 import type { GpuBatch, ResumePoint, Stage, TileGrid, TileStream, VolumePort } from "./types.ts";
 import { BlockGrid, gcd, paddedSize, tileOrigins } from "./tiling.ts";
 
@@ -215,7 +216,9 @@ async function* generate(
           const slab = seed8 ? shiftTo8(raw as Uint16Array) : raw;
           // The keep rule tests the values the tiles get: after v >> 8 for the seed's read.
           blocks.addVoxels(slab, loaded, rows, width);
-          if (vol.mask) blocks.addMask(vol.mask.data, loaded, rows, width);
+          if (vol.mask) {
+            blocks.addMask(imageRows(vol.mask, loaded, loaded + rows), loaded, rows, width);
+          }
           uploadSlab(gpu, ring, slab, loaded, rows, width, pitch);
           loaded += rows;
         }

@@ -90,12 +90,12 @@ export class BlockGrid {
     }
   }
 
-  /** Counts mask pixels (value > 0) of rows `[y0, y0 + rows)` of a (height, width) mask. */
+  /** Counts mask pixels (value > 0) of a band: `mask` holds rows `[y0, y0 + rows)` of a mask `width` wide. */
   addMask(mask: ArrayLike<number>, y0: number, rows: number, width: number): void {
     const b = this.block;
     for (let r = 0; r < rows; r++) {
       const brow = ((y0 + r) / b | 0) * this.cols;
-      const start = (y0 + r) * width;
+      const start = r * width;
       for (let x = 0; x < width; x++) {
         if (mask[start + x] > 0) this.maskCount[brow + (x / b | 0)]++;
       }

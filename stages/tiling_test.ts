@@ -36,7 +36,7 @@ Deno.test("block queries agree with a brute-force scan", () => {
       slab.set(vol.subarray((z * h + y0) * w, (z * h + y0 + rows) * w), z * rows * w);
     }
     g.addVoxels(slab, y0, rows, w);
-    g.addMask(mask, y0, rows, w);
+    g.addMask(mask.subarray(y0 * w, (y0 + rows) * w), y0, rows, w);
   }
   for (const y0 of tileOrigins(ph, tile, stride)) {
     for (const x0 of tileOrigins(pw, tile, stride)) {

@@ -8,7 +8,7 @@
  */
 
 import { UserError } from "../data/errors.ts";
-import type { Image2D } from "../data/image.ts";
+import { type Image2D, imageRows } from "../data/image.ts";
 import type { VolumeSource } from "../data/volume.ts";
 
 /** How raw integers become [0, 1] (the volume port's normalisations). */
@@ -48,8 +48,9 @@ export function seedPadded(dim: number, tile: number): number {
 }
 
 function rowsOf(img: Image2D, y0: number, y1: number): Uint8Array {
-  const out = new Uint8Array((y1 - y0) * img.width);
-  for (let i = 0; i < out.length; i++) out[i] = img.data[y0 * img.width + i] !== 0 ? 1 : 0;
+  const band = imageRows(img, y0, y1);
+  const out = new Uint8Array(band.length);
+  for (let i = 0; i < out.length; i++) out[i] = band[i] !== 0 ? 1 : 0;
   return out;
 }
 
