@@ -159,6 +159,7 @@ export class Recorder {
   #copies: [GPUBuffer, number, GPUBuffer, number, number][] = [];
   #clears: [GPUBuffer, number, number][] = [];
   #order: ("d" | "c" | "z")[] = [];
+  #temporaries: GPUBuffer[] = [];
 
   constructor(device: GPUDevice, adapter: AdapterSummary, timestamps: boolean, label: string) {
     this.#device = device;
@@ -191,6 +192,15 @@ export class Recorder {
   clear(buffer: GPUBuffer, offset = 0, size = buffer.size - offset): this {
     this.#clears.push([buffer, offset, size]);
     this.#order.push("z");
+    return this;
+  }
+
+  /**
+   * Destroys `buffer` right after the next submission: for temporaries that
+   * recorded commands read (work already submitted still completes).
+   */
+  destroyAfterSubmit(buffer: GPUBuffer): this {
+    this.#temporaries.push(buffer);
     return this;
   }
 
@@ -290,6 +300,8 @@ export class Recorder {
     }
     device.queue.submit([enc.finish()]);
     ubuf.destroy();
+    for (const b of this.#temporaries) b.destroy();
+    this.#temporaries = [];
     if (resolved) void this.#report(resolved, [...this.#dispatches]);
     this.#dispatches = [];
     this.#copies = [];

@@ -65,8 +65,12 @@ Deno.test("50 AdamW steps of CNN3D + SegFormer track PyTorch's losses and weight
   // except the biases whose gradient is zero in exact arithmetic (they feed
   // a batch-statistics BatchNorm: the decode head's linear_c biases, and the
   // last stage LayerNorm's bias through them): Adam turns their float-noise
-  // gradients into lr-sized steps of either sign, in PyTorch as here.
-  const noise = /decode_head\.linear_c\.\d\.proj\.bias$|encoder\.layer_norm\.3\.bias$/;
+  // gradients into lr-sized steps of either sign, in PyTorch as here. The
+  // BatchNorm's running mean after them tracks those biases, so it moves by
+  // the same noise (1.1e-3 when the conv3d input gradient changed summation
+  // order; the weights stayed within 1e-4).
+  const noise =
+    /decode_head\.linear_c\.\d\.proj\.bias$|encoder\.layer_norm\.3\.bias$|decode_head\.batch_norm\.running_mean$/;
   let worst = { key: "", relL2: 0 };
   let diff2 = 0, norm2 = 0;
   for (const [key, t] of model.member.weights.entries()) {

@@ -120,3 +120,10 @@ Deno.test("conv3d backward matches its reference: anisotropic, long reductions",
   // Patch embedding with more output channels than one block.
   await checkRandom([2, 1, 16, 16, 16], [9, 1, 8, 8, 8], { stride: t3(8), padding: t3(0) });
 });
+
+Deno.test("conv3d backward input: 3x3x3 stride 1 runs the forward kernel on flipped weights", async () => {
+  // Paddings 0, 1 and 2, channel counts across weight blocks (4 and 8), several batch items.
+  await checkRandom([2, 5, 4, 9, 11], [12, 5, 3, 3, 3], { stride: t3(1), padding: t3(1) });
+  await checkRandom([1, 16, 6, 8, 8], [3, 16, 3, 3, 3], { stride: t3(1), padding: [0, 2, 1] });
+  await checkRandom([3, 2, 3, 5, 6], [1, 2, 3, 3, 3], { stride: t3(1), padding: t3(2) });
+});

@@ -3,8 +3,10 @@
 // uniform buffer: per block of {{COB}} output channels, {{COB}} bias values,
 // then for every (ci, tap) the block's {{COB}} weights. Weight (co, ci, tap)
 // is read at co * s_co + ci * s_ci + tap: (Co, Ci, k...) for Conv3d and
-// (Ci, Co, k...) for ConvTranspose3d. Channels past Co are zero. One
-// invocation per packed value.
+// (Ci, Co, k...) for ConvTranspose3d; with `flip`, at tap k - 1 - tap (the
+// kernel reversed: a Conv3d weight read as (Ci, Co, k...) and flipped is the
+// convolution that computes its input gradient). Channels past Co are zero.
+// One invocation per packed value.
 
 struct Params {
   co: u32,         // output channels
@@ -18,6 +20,7 @@ struct Params {
   b_base: u32,     // element offset of bias[block0 * COB] in the bias window
   out_base: u32,   // element offset of block0 in the packed window
   has_bias: u32,
+  flip: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -47,7 +50,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
     } else {
       let t = r / COB - 1u;
-      v = wt[p.w_base + cl * p.s_co + (t / p.k) * p.s_ci + t % p.k];
+      let tap = select(t % p.k, p.k - 1u - t % p.k, p.flip == 1u);
+      v = wt[p.w_base + cl * p.s_co + (t / p.k) * p.s_ci + tap];
     }
   }
   packed[p.out_base + i] = v;

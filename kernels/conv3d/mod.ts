@@ -25,6 +25,10 @@ import type { Gpu } from "../device.ts";
 import { bindWindow, type BufferBinding, f32bits, type Recorder } from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
 import type { Activation } from "../elementwise/mod.ts";
+import {
+  type Conv3dBackwardOptions,
+  recordConv3dBackwardInput as recordConvGatherInput,
+} from "./backward.ts";
 
 /** A size per spatial axis (D, H, W), or one size for all three. */
 export type Size3 = number | readonly [number, number, number];
@@ -138,6 +142,8 @@ export interface PackLayout {
   sCi: number;
   /** Op name for errors and labels. */
   label: string;
+  /** Read the taps in reverse order (a flipped kernel). */
+  flip?: boolean;
 }
 
 /**
@@ -173,7 +179,7 @@ export function packWeights(
   // Whole blocks per dispatch, as many as the source and packed windows allow. Output
   // channels are the outer weight axis of Conv3d: its source window shrinks with the
   // blocks; a ConvTranspose3d weight (Ci, Co, ...) is bound whole.
-  const outer = layout.sCo >= layout.sCi;
+  const outer = layout.sCo >= layout.sCi * ci;
   const srcBlockBytes = outer ? cob * layout.sCo * 4 : 0;
   const per = Math.floor((gpu.maxBinding - 256) / Math.max(blockFloats * 4, srcBlockBytes));
   if (per < 1 || (!outer && weight.byteLength > gpu.maxBinding)) {
@@ -203,6 +209,7 @@ export function packWeights(
         b.base,
         out.base,
         bias ? 1 : 0,
+        layout.flip ? 1 : 0,
       ],
       bindings: [src.binding, b.binding, out.binding],
       invocations: nb * blockFloats,
@@ -445,8 +452,50 @@ function windows(
   return { bindings, bases };
 }
 
+/**
+ * Records the input gradient of a Conv3d: dy (N, Co, Do, Ho, Wo) and the
+ * PyTorch-layout weight `w` (Co, Ci, kd, kh, kw) -> a new dx of `inputShape`
+ * (N, Ci, D, H, W).
+ *
+ * The input gradient of a 3x3x3 stride-1 convolution with padding p is a
+ * 3x3x3 stride-1 convolution of dy with the weight transposed and flipped,
+ * with padding 2 - p: it runs the forward `conv3d_k3` kernel on a flipped
+ * packing of `w` (twice the rate of the general gather on llvmpipe).
+ * Everything else runs the gather kernel of `backward.ts`.
+ */
+export function recordConv3dBackwardInput(
+  gpu: Gpu,
+  rec: Recorder,
+  dy: GpuTensor,
+  w: GpuTensor,
+  inputShape: readonly number[],
+  o: Conv3dBackwardOptions,
+): GpuTensor {
+  const [co, ci, kd, kh, kw] = w.shape;
+  const flippable = w.shape.length === 5 && kd === 3 && kh === 3 && kw === 3 &&
+    o.stride.every((s) => s === 1) && o.padding.every((p) => p <= 2) &&
+    inputShape.length === 5 && dy.shape.length === 5 &&
+    dy.shape.every((d, i) =>
+      d === (i < 2 ? [inputShape[0], co][i] : inputShape[i] + 2 * o.padding[i - 2] - 2)
+    );
+  if (!flippable || inputShape[1] !== ci) {
+    return recordConvGatherInput(gpu, rec, dy, w, inputShape, o);
+  }
+  const flipped = packWeights(gpu, rec, w, undefined, {
+    shape: [ci, co, 3, 3, 3],
+    k: 27,
+    sCo: 27,
+    sCi: ci * 27,
+    label: "conv3d backward input",
+    flip: true,
+  });
+  rec.destroyAfterSubmit(flipped.buffer);
+  const [pd, ph, pw] = o.padding;
+  return recordConv3d(gpu, rec, dy, flipped, { padding: [2 - pd, 2 - ph, 2 - pw] });
+}
+
 export {
   type Conv3dBackwardOptions,
-  recordConv3dBackwardInput,
+  recordConv3dBackwardInput as recordConvGatherInput,
   recordConv3dBackwardWeight,
 } from "./backward.ts";
