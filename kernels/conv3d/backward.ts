@@ -19,6 +19,7 @@
 
 import gatherSource from "./backward_input.wgsl" with { type: "text" };
 import weightSource from "./backward_weight.wgsl" with { type: "text" };
+import weightK3Source from "./backward_weight_k3.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
 import type { Recorder } from "../program.ts";
 import { emptyTensor, type GpuTensor, numel } from "../tensor.ts";
@@ -183,8 +184,10 @@ export function recordConvWeightGrad(
   }
   checkBinding(gpu, args.op, "input", a);
   checkBinding(gpu, args.op, "input", b);
+  // 3x3x3 stride-1 convolutions (the 3D encoders' layers) run a kernel that slides along rows.
+  const k3 = args.groups === 1 && args.k.every((k) => k === 3) && args.s.every((s) => s === 1);
   const cob = args.groups === 1 ? 4 : 1;
-  const tblocks = Math.ceil(taps / 8);
+  const tblocks = k3 ? 3 * bc : Math.ceil(taps / 8);
   const cblocks = Math.ceil(ac / cob);
   const blocks = tblocks * cblocks;
   const total = n * ad * ah * aw;
@@ -198,38 +201,51 @@ export function recordConvWeightGrad(
   parts = Math.ceil(total / chunk);
   checkBytes(gpu, args.op, "weight gradient", outShape);
   const partial = emptyTensor(gpu, parts === 1 ? outShape : [parts, size], "f32");
-  const kernel = gpu.kernels.get({
-    name: "conv_weight_grad",
-    source: weightSource,
-    defines: { COB: cob, WG },
-  });
-  rec.dispatch({
-    kernel,
-    uniforms: [
-      n,
-      ac,
-      ad,
-      ah,
-      aw,
-      bc,
-      bd,
-      bh,
-      bw,
-      ...args.k,
-      ...args.s,
-      ...args.p,
-      ac / args.groups,
-      bg,
-      taps,
-      tblocks,
-      cblocks,
-      chunk,
-      parts,
-      total,
-    ],
-    bindings: [a, b, partial],
-    invocations: parts * blocks,
-  });
+  if (k3) {
+    rec.dispatch({
+      kernel: gpu.kernels.get({
+        name: "conv_weight_grad_k3",
+        source: weightK3Source,
+        defines: { WG },
+      }),
+      uniforms: [n, ac, ad, ah, aw, bc, bd, bh, bw, ...args.p, cblocks, chunk, parts, total],
+      bindings: [a, b, partial],
+      invocations: parts * blocks,
+    });
+  } else {
+    const kernel = gpu.kernels.get({
+      name: "conv_weight_grad",
+      source: weightSource,
+      defines: { COB: cob, WG },
+    });
+    rec.dispatch({
+      kernel,
+      uniforms: [
+        n,
+        ac,
+        ad,
+        ah,
+        aw,
+        bc,
+        bd,
+        bh,
+        bw,
+        ...args.k,
+        ...args.s,
+        ...args.p,
+        ac / args.groups,
+        bg,
+        taps,
+        tblocks,
+        cblocks,
+        chunk,
+        parts,
+        total,
+      ],
+      bindings: [a, b, partial],
+      invocations: parts * blocks,
+    });
+  }
   if (parts === 1) return partial;
   const dw = recordChannelSum(gpu, rec, partial, parts, size, 1);
   partial.release();
