@@ -74,10 +74,19 @@ function hashScale(key: string, shape: readonly number[]): number {
   return 0.5;
 }
 
-/** A member's weights from the hash, as gen_parity_b0.py builds them (state-dict order). */
+/** FNV-1a (32-bit) of a state-dict key, as gen_parity_b0.py's `key_seed`. */
+export function keySeed(key: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(key)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * A member's weights from the hash, as gen_parity_b0.py builds them: each tensor's
+ * stream is seeded by its key's name, so the order of the keys does not matter.
+ */
 export function hashedWeights(spec: ReadonlyMap<string, number[]>): StateDict {
   const dict = new StateDict("");
-  let k = 0;
   for (const [key, shape] of spec) {
     const n = shape.reduce((a, b) => a * b, 1);
     if (key.endsWith("num_batches_tracked")) {
@@ -86,14 +95,13 @@ export function hashedWeights(spec: ReadonlyMap<string, number[]>): StateDict {
       const a = hashScale(key, shape);
       const data = new Float32Array(n);
       if (a > 0) {
-        const u = hashUniform(k, n);
+        const u = hashUniform(keySeed(key), n);
         for (let i = 0; i < n; i++) data[i] = (2 * u[i] - 1) * a;
       } else {
         data.fill(key.endsWith("running_var") || key.endsWith(".weight") ? 1 : 0);
       }
       dict.set(key, tensorFrom({ shape, data }));
     }
-    k++;
   }
   return dict;
 }

@@ -4,7 +4,11 @@
  * fixed sequence of tiles (no augmentation), 50 AdamW steps (lr 1e-4,
  * weight decay 0.01, gradient-norm clip 100) of the seed's loss give a loss
  * within 1e-3 relative of PyTorch's at every step and final weights within
- * 1e-3 relative L2.
+ * 1e-3 relative L2 (tiny SegFormer: 8e-5). At the real mit-b0 size the
+ * weights are compared by random projections (gen_parity_b0.py) with
+ * PyTorch's float32 and float64 runs: PyTorch's own float32 run is 5.3e-3
+ * from its float64 run there, ours 2.6e-3 from PyTorch's float32 and 5.3e-3
+ * from float64, so the test holds both within twice PyTorch's float32 error.
  */
 
 import assert from "node:assert/strict";
@@ -99,7 +103,8 @@ Deno.test("50 AdamW steps of CNN3D + SegFormer track PyTorch's losses and weight
   model.release();
 });
 
-const noiseKey = /decode_head\.linear_c\.\d\.proj\.bias$|encoder\.layer_norm\.3\.bias$/;
+const noiseKey =
+  /decode_head\.linear_c\.\d\.proj\.bias$|encoder\.layer_norm\.3\.bias$|decode_head\.batch_norm\.running_mean$/;
 
 Deno.test("50 AdamW steps at the real SegFormer-b0 size track PyTorch (hashed weights and data)", async () => {
   const gpu = await getGpu();
@@ -132,31 +137,41 @@ Deno.test("50 AdamW steps at the real SegFormer-b0 size track PyTorch (hashed we
     assert.ok(Math.abs(got[s] - want[s]) <= 1e-3 * want[s], `step ${s}: ${got[s]} vs ${want[s]}`);
   }
   // ||w_ours - w_torch|| = ||delta_ours - delta_torch||, estimated from 16 random +-1
-  // projections of the change: E[(s . d)^2] = ||d||^2.
+  // projections of the change: E[(s . d)^2] = ||d||^2. Against PyTorch's float32 run and
+  // its float64 run (the exact trajectory, up to float64 rounding).
   const final = await model.stateDict();
-  let diff2 = 0, norm2 = 0;
+  let diff32 = 0, diff64 = 0, norm2 = 0;
   for (const [key, shape] of spec) {
     // As above: biases whose gradient is zero in exact arithmetic move by noise.
     if (key.endsWith("num_batches_tracked") || noiseKey.test(key)) continue;
     const n = shape.reduce((a, v) => a * v, 1);
     const w1 = await final.get(key)!.data(), w0 = await init.get(key)!.data();
-    const proj = await fix.get(`proj.${key}`)!.data();
-    let est = 0;
-    for (let j = 0; j < proj.length; j++) {
+    const [p32, p64] = await Promise.all(
+      ["proj", "proj64"].map((p) => fix.get(`${p}.${key}`)!.data()),
+    );
+    for (let j = 0; j < p32.length; j++) {
       const u = hashUniform(300000 + j, n);
       let p = 0;
       for (let i = 0; i < n; i++) p += (u[i] < 0.5 ? 1 : -1) * (w1[i] - w0[i]);
-      est += (p - proj[j]) ** 2 / proj.length;
+      diff32 += (p - p32[j]) ** 2 / p32.length;
+      diff64 += (p - p64[j]) ** 2 / p64.length;
     }
-    diff2 += est;
     norm2 += (await fix.get(`norm.${key}`)!.data())[0] ** 2;
   }
-  const rel = Math.sqrt(diff2 / norm2);
-  // KNOWN GAP (see the issue note): this projection estimate reads 2.4e-2 while every
-  // loss matches to 1e-3; the projection bookkeeping is unverified, so it is reported,
-  // not asserted, until it is fixed.
-  assert.ok(Number.isFinite(rel));
-  if (Deno.env.get("VERBOSE")) console.log(`b0 losses ${got[0]} -> ${got.at(-1)}; weights ~${rel}`);
+  const [rel32, rel64] = [Math.sqrt(diff32 / norm2), Math.sqrt(diff64 / norm2)];
+  // At this size 50 float32 AdamW steps are reproducible only to PyTorch's own float32 error
+  // (f32_vs_f64, about 5e-3: Adam turns float noise in near-zero gradients into lr-sized
+  // steps), above the 1e-3 the tiny test meets; ours must be as close as PyTorch's float32 to
+  // the float64 trajectory, and to PyTorch's float32 weights, within a factor 2.
+  const floor = (await fix.get("f32_vs_f64")!.data())[0];
+  assert.ok(rel64 < 2 * floor, `weights vs float64 PyTorch: ~${rel64} (PyTorch float32: ${floor})`);
+  assert.ok(rel32 < 2 * floor, `weights vs float32 PyTorch: ~${rel32} (floor ${floor})`);
+  if (Deno.env.get("VERBOSE")) {
+    console.log(
+      `b0 losses ${got[0]} -> ${got.at(-1)}; weights ~${rel32} from PyTorch float32, ~${rel64} ` +
+        `from float64 (PyTorch float32 from float64: ${floor})`,
+    );
+  }
   losses.release();
   opt.release();
   model.release();
