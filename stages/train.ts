@@ -109,6 +109,15 @@ const params = v.object({
     ),
     0,
   ),
+  loss_mask: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        "Count only papyrus-mask pixels in the loss (a recipe change: the seed counts every pixel; binary recipes)",
+      ),
+    ),
+    false,
+  ),
   steps_per_epoch: int(0, 0, "At most this many steps per epoch (0: every tile once)"),
   train_rows: rows("Rows [y0, y1) to train on, as their own padded fragment (default: all)"),
   valid_rows: rows("Rows [y0, y1) to validate on each epoch (default: none, or the valid input)"),
@@ -221,6 +230,11 @@ export const trainStage: Stage<TrainParams> = {
         );
       }
     }
+    if (p.loss_mask && config.segformer.num_labels > 1) {
+      throw new UserError(
+        `node "${ctx.node}": parameter "loss_mask" applies to one-label recipes; the multiclass recipe already has a background class`,
+      );
+    }
     const stride = p.stride || p.tile / 4;
     const [t0, t1] = p.train_rows ?? [0, height];
     if (t1 > height) {
@@ -261,6 +275,7 @@ export const trainStage: Stage<TrainParams> = {
       augment: augmentConfig(p.augment),
       balance: p.balance,
       minMaskCoverage: p.min_mask_coverage,
+      lossMask: p.loss_mask,
       stepsPerEpoch: p.steps_per_epoch,
       checkpointEvery: p.checkpoint_every,
     };

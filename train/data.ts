@@ -148,15 +148,21 @@ function normalizer(r: Region): (v: number) => number {
 }
 
 /**
+ * How {@linkcode fillBatch} encodes labels: `ink` 0/1; `classes` the seed's
+ * multiclass map mask + ink (0 outside, 1 papyrus, 2 ink); `masked` 0 outside
+ * the mask and 1 + ink inside (the masked loss's targets and weights).
+ */
+export type LabelEncoding = "ink" | "classes" | "masked";
+
+/**
  * Fills a host batch: tiles (B, 1, D, T, T) normalised to [0, 1] (zeros past
- * the region's edge) and labels (B, 1, T, T): ink 0/1, or with `classes`
- * the seed's multiclass map mask + ink (0 outside, 1 papyrus, 2 ink).
+ * the region's edge) and labels (B, 1, T, T) encoded as `labels` says.
  */
 export function fillBatch(
   r: Region,
   refs: readonly TileRef[],
   tile: number,
-  classes = false,
+  labels: LabelEncoding = "ink",
 ): { x: Float32Array; y: Float32Array } {
   const d = r.depth, t2 = tile * tile, plane = r.width * r.height;
   const x = new Float32Array(refs.length * d * t2);
@@ -176,7 +182,8 @@ export function fillBatch(
     for (let i = 0; i < rows; i++) {
       const src = (ref.y + i) * r.width + ref.x, dst = (b * tile + i) * tile;
       for (let j = 0; j < cols; j++) {
-        y[dst + j] = classes ? r.mask[src + j] + r.labels[src + j] : r.labels[src + j];
+        const [m, ink] = [r.mask[src + j], r.labels[src + j]];
+        y[dst + j] = labels === "ink" ? ink : labels === "classes" ? m + ink : m && 1 + ink;
       }
     }
   });

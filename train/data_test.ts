@@ -58,6 +58,13 @@ Deno.test("fillBatch normalises the seed's way and zero-pads past the region", (
   assert.equal(x[2], 0); // column 4: padding
   assert.equal(x[4 * 2], 0); // row 4: padding
   assert.deepEqual(Array.from(y.subarray(0, 2)), [1, 0]);
-  const classes = fillBatch(r, [{ y: 0, x: 0, ink: true }], 4, true).y;
+  const classes = fillBatch(r, [{ y: 0, x: 0, ink: true }], 4, "classes").y;
   assert.deepEqual(Array.from(classes.subarray(0, 2)), [2, 1]);
+});
+
+Deno.test("fillBatch's masked labels: 0 outside the mask, 1 papyrus, 2 ink (ink outside the mask too)", () => {
+  const r = region(4, 4, 1, (y, x) => [1, x === y ? 1 : 0, x < 2 ? 1 : 0]);
+  const { y } = fillBatch(r, [{ y: 0, x: 0, ink: true }], 4, "masked");
+  assert.deepEqual(Array.from(y.subarray(0, 4)), [2, 1, 0, 0]);
+  assert.deepEqual(Array.from(y.subarray(8, 12)), [1, 1, 0, 0]); // (2, 2) is ink outside the mask
 });

@@ -64,6 +64,8 @@ export interface TrainOptions {
   balance: boolean;
   /** Train only on tiles at least this fraction papyrus (0: the seed's rule alone). */
   minMaskCoverage: number;
+  /** Count only papyrus-mask pixels in the loss (a recipe change; the seed counts all). */
+  lossMask?: boolean;
   /** At most this many steps per epoch (0: all). */
   stepsPerEpoch: number;
   /** Save the resumable state every this many steps (0: at epoch ends only). */
@@ -316,7 +318,7 @@ function trainStep(
   losses: GpuTensor,
 ): void {
   const b = refs.length, d = region.depth, t = o.tile;
-  const host = fillBatch(region, refs, t, classes > 1);
+  const host = fillBatch(region, refs, t, classes > 1 ? "classes" : o.lossMask ? "masked" : "ink");
   const x0 = uploadTensor(gpu, [b, 1, d, t, t], "f32", host.x);
   const y0 = uploadTensor(gpu, [b, 1, t, t], "f32", host.y);
   const rng = new Rng(mixSeed(o.seed, epoch, state.step + 1));
@@ -327,7 +329,11 @@ function trainStep(
   const target = classes > 1 ? recordOneHot(gpu, rec, aug.labels, classes) : aug.labels;
   const tape = new Tape(gpu, rec, model.params);
   const logits = model.forward(tape.ops, aug.tiles);
-  const gy = recordBceDiceLoss(gpu, rec, logits, target, { out: losses, index: state.step });
+  const gy = recordBceDiceLoss(gpu, rec, logits, target, {
+    out: losses,
+    index: state.step,
+    masked: classes === 1 && o.lossMask,
+  });
   tape.backward(logits, gy);
   const grads = model.params.map((p) => {
     const g = tape.grad(p);

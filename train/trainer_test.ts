@@ -129,3 +129,16 @@ Deno.test("training learns, validates, checkpoints, and resumes bit-identically"
     a.forEach((w, i) => assert.deepEqual(b[i], w, `${kind} tensor ${i} differs`));
   }
 });
+
+Deno.test("the loss_mask recipe trains on papyrus pixels only: finite, falling, unlike the seed's", async () => {
+  const gpu = await getGpu();
+  const trainRegion = await loadRegion(vol, 0, 80, options.tile);
+  const o = { ...options, swaStart: 9, checkpointEvery: 0, lossMask: true };
+  const init = () => initialWeights(o.config, new Rng(o.seed));
+  const masked = await train(gpu, trainRegion, undefined, init(), o, memorySink().sink);
+  const m = masked.history.map((r) => r.loss);
+  assert.ok(m.every(Number.isFinite) && m.at(-1)! < m[0], `masked losses ${m}`);
+  const plain = { ...o, epochs: 1, lossMask: false };
+  const s = await train(gpu, trainRegion, undefined, init(), plain, memorySink().sink);
+  assert.notEqual(s.history[0].loss, m[0]);
+});

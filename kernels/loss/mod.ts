@@ -21,6 +21,11 @@ export interface LossOptions {
   /** Weights of the two terms (seed: 0.5 and 0.5). */
   bceWeight?: number;
   diceWeight?: number;
+  /**
+   * Targets are 0 outside the papyrus mask, 1 papyrus, 2 ink (one channel),
+   * and only mask pixels count in either term (the `loss_mask` recipe change).
+   */
+  masked?: boolean;
 }
 
 const CHUNK = 1024;
@@ -44,10 +49,13 @@ export function recordBceDiceLoss(
     throw new Error(`loss: slot ${o.index} is outside ${o.out}`);
   }
   const [batch, channels] = z.shape;
+  if (o.masked && channels !== 1) {
+    throw new Error(`loss: a masked loss needs one channel, got ${z}`);
+  }
   const plane = z.size / (batch * channels);
   const chunks = Math.ceil(plane / CHUNK);
-  const part = emptyTensor(gpu, [batch * channels * chunks * 4], "f32", "loss partials");
-  const tot = emptyTensor(gpu, [channels * 4], "f32", "loss totals");
+  const part = emptyTensor(gpu, [batch * channels * chunks * 5], "f32", "loss partials");
+  const tot = emptyTensor(gpu, [channels * 5], "f32", "loss totals");
   const g = emptyTensor(gpu, z.shape, "f32");
   const uniforms = [
     batch,
@@ -58,6 +66,7 @@ export function recordBceDiceLoss(
     o.index,
     f32bits(o.bceWeight ?? 0.5),
     f32bits(o.diceWeight ?? 0.5),
+    o.masked ? 1 : 0,
   ];
   const bindings = [z, t, part, tot, g, o.out];
   for (const entry of ["partials", "totals", "grad"] as const) {
