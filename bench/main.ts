@@ -1,6 +1,6 @@
 /**
  * `deno task bench`: measures, in one run, the adapter's floors (round trip,
- * upload, readback) and the streaming of a generated 16-layer volume through
+ * upload, readback), its roofline (FMA peak, copy bandwidth) and the streaming of a generated 16-layer volume through
  * `read_volume -> tile_crop` on the GPU, with peak host memory. Prints a
  * table and writes the numbers as JSON.
  *
@@ -13,7 +13,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { getGpu } from "../kernels/device.ts";
-import { readbackGBs, roundTripMs, uploadGBs } from "./adapter.ts";
+import { copyGBs, fmaPeakGflops, readbackGBs, roundTripMs, uploadGBs } from "./adapter.ts";
 import { makeVolume } from "./make_volume.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -106,6 +106,18 @@ async function main(): Promise<void> {
     },
     { name: "upload (writeBuffer 64 MiB)", value: await uploadGBs(gpu), unit: "GB/s" },
     { name: "readback (copy + mapAsync 64 MiB)", value: await readbackGBs(gpu), unit: "GB/s" },
+    {
+      name: "arithmetic peak (FMA-bound kernel)",
+      value: await fmaPeakGflops(gpu),
+      unit: "GFLOP/s",
+      note: "8 vec4 FMA chains per invocation, 65536 invocations",
+    },
+    {
+      name: "memory bandwidth (copy kernel, 64 MiB)",
+      value: await copyGBs(gpu),
+      unit: "GB/s",
+      note: "bytes read + written",
+    },
   );
   await streamBench(values.quick ? 2048 : 8192, rows);
 

@@ -6,6 +6,7 @@
  * small shape before it is timed.
  *
  * Usage: deno run -A bench/networks.ts [--families a,b] [--json FILE]
+ *   --families ""   kernels only (with the CNN3D's training kernels)
  *
  * @module
  */
@@ -14,14 +15,24 @@ import { parseArgs } from "node:util";
 import { getGpu } from "../kernels/device.ts";
 import { compareArrays } from "../kernels/compare.ts";
 import { downloadTensor, type GpuTensor, uploadTensor } from "../kernels/tensor.ts";
-import { prepareConv3dWeight, recordConv3d } from "../kernels/conv3d/mod.ts";
-import { conv3dRef } from "../kernels/conv3d/ref.ts";
+import {
+  prepareConv3dWeight,
+  recordConv3d,
+  recordConv3dBackwardInput,
+  recordConv3dBackwardWeight,
+} from "../kernels/conv3d/mod.ts";
+import {
+  conv3dBackwardInputRef,
+  conv3dBackwardWeightRef,
+  conv3dRef,
+} from "../kernels/conv3d/ref.ts";
+import type { Recorder } from "../kernels/program.ts";
 import { recordConv2d } from "../kernels/conv2d/mod.ts";
 import { recordLinear } from "../kernels/matmul/mod.ts";
 import { recordAttention } from "../kernels/attention/mod.ts";
 import { FAMILIES, memberConfig } from "../networks/families.ts";
 import { Member, partsSpec } from "../networks/member.ts";
-import { median } from "./adapter.ts";
+import { fmaPeakGflops, median } from "./adapter.ts";
 
 const rand = (n: number, scale = 1) =>
   Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
@@ -144,6 +155,75 @@ async function kernels(rows: Row[]): Promise<void> {
   }
 }
 
+/**
+ * The CNN3D's training kernels at its largest layer (conv3d_4, 16 -> 32
+ * channels) on a training batch of 8 tiles of 4 x 128 x 128: the input
+ * gradient (the forward kernel on flipped weights) and the weight gradient
+ * (`conv_weight_grad_k3`), each checked against its reference first.
+ */
+async function trainingKernels(rows: Row[]): Promise<void> {
+  const gpu = await getGpu();
+  const o = {
+    stride: [1, 1, 1] as [number, number, number],
+    padding: [1, 1, 1] as [number, number, number],
+  };
+  {
+    const xs = [2, 5, 4, 9, 11] as [number, number, number, number, number];
+    const ws = [12, 5, 3, 3, 3] as [number, number, number, number, number];
+    const ys = [2, 12, 4, 9, 11];
+    const [xh, wh, dyh] = [rand(numel(xs)), rand(numel(ws)), rand(numel(ys))];
+    const [x, w, dy] = [
+      uploadTensor(gpu, xs, "f32", xh),
+      uploadTensor(gpu, ws, "f32", wh),
+      uploadTensor(gpu, ys, "f32", dyh),
+    ];
+    const rec = gpu.kernels.recorder();
+    const dx = recordConv3dBackwardInput(gpu, rec, dy, w, xs, o);
+    const dw = recordConv3dBackwardWeight(gpu, rec, x, dy, ws, o);
+    rec.submit();
+    const args = { x: xs, w: ws, ...o };
+    for (
+      const [got, want, what] of [
+        [dx, conv3dBackwardInputRef(dyh, wh, args), "input"],
+        [dw, conv3dBackwardWeightRef(xh, dyh, args), "weight"],
+      ] as const
+    ) {
+      const c = compareArrays(await downloadTensor(got) as Float32Array, want);
+      if (!c.ok) throw new Error(`conv3d backward ${what} check failed: ${c.relL2}`);
+    }
+    for (const t of [x, w, dy, dx, dw]) t.release();
+  }
+  const xs = [8, 16, 4, 128, 128], ys = [8, 32, 4, 128, 128], ws = [32, 16, 3, 3, 3];
+  const x = uploadTensor(gpu, xs, "f32", rand(numel(xs)));
+  const dy = uploadTensor(gpu, ys, "f32", rand(numel(ys)));
+  const w = uploadTensor(gpu, ws, "f32", rand(numel(ws), 0.1));
+  const flop = 2 * numel(ws) * numel(xs.slice(2)) * xs[0];
+  const shape = "16->32, 8x4x128x128";
+  for (
+    const [name, run] of [
+      [
+        `conv3d backward input 3x3x3 ${shape}`,
+        (rec: Recorder) => recordConv3dBackwardInput(gpu, rec, dy, w, xs, o),
+      ],
+      [
+        `conv3d backward weight 3x3x3 ${shape}`,
+        (rec: Recorder) => recordConv3dBackwardWeight(gpu, rec, x, dy, ws, o),
+      ],
+    ] as const
+  ) {
+    const ms = await time(() => {
+      const rec = gpu.kernels.recorder();
+      const y = run(rec);
+      rec.submit();
+      return y;
+    }, 3);
+    rows.push({ name, ms, gflops: flop / ms / 1e6 });
+  }
+  for (const t of [x, w, dy]) t.release();
+}
+
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
 async function forwards(rows: Row[], families: string[]): Promise<void> {
   const gpu = await getGpu();
   const tile = 256;
@@ -189,26 +269,32 @@ if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      families: { type: "string", default: FAMILIES.join(",") },
+      families: { type: "string", default: FAMILIES.join(",") }, // "" for kernels only
       json: { type: "string" },
     },
   });
   const gpu = await getGpu();
   const rows: Row[] = [];
+  const peak = await fmaPeakGflops(gpu);
   await kernels(rows);
-  await forwards(rows, values.families!.split(","));
-  console.log(`adapter: ${gpu.adapter.description}`);
+  await trainingKernels(rows);
+  if (values.families) await forwards(rows, values.families.split(","));
+  console.log(`adapter: ${gpu.adapter.description}; FMA-bound peak ${peak.toFixed(1)} GFLOP/s`);
   for (const r of rows) {
     console.log(
       `${r.name.padEnd(52)} ${(r.ms / 1000).toFixed(3).padStart(9)} s` +
-        (r.gflops ? ` ${r.gflops.toFixed(2).padStart(7)} GFLOP/s` : "") +
+        (r.gflops
+          ? ` ${r.gflops.toFixed(2).padStart(7)} GFLOP/s ${
+            (100 * r.gflops / peak).toFixed(1).padStart(5)
+          } % of peak`
+          : "") +
         (r.note ? `  (${r.note})` : ""),
     );
   }
   if (values.json) {
     await Deno.writeTextFile(
       values.json,
-      JSON.stringify({ date: new Date().toISOString(), rows }, null, 2),
+      JSON.stringify({ date: new Date().toISOString(), peakGflops: peak, rows }, null, 2),
     );
   }
 }

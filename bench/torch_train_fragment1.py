@@ -18,8 +18,8 @@ train/schedule.ts and postprocess/metrics.ts:
 - augmentation: HorizontalFlip, VerticalFlip, RandomRotate90 (k in 0..3),
   each with its probability, per tile, image and label alike;
 - loss: 0.5 BCE-with-logits + 0.5 smp soft Dice over the whole batch (the
-  seed's); --loss-mask and --pos-weight are recipe changes the trainer does
-  not have yet;
+  seed's); --loss-mask is the trainer's `loss_mask` (papyrus pixels only),
+  --pos-weight a recipe change it does not have;
 - optimiser: AdamW, global gradient-norm clip, learning rate per epoch from
   the seed's schedule (seedLr: epochs 0-1 at peak / warmup_factor, 2-3 at the
   peak, then cosine over T_max = epochs from epoch 2, floor 1e-7);
