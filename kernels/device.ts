@@ -47,8 +47,24 @@ export interface Gpu {
    * small shapes.
    */
   maxBinding: number;
-  /** Waits until all submitted work has finished (one round trip, about 11 ms on Deno). */
+  /**
+   * Waits until all submitted work has finished (one round trip, about 11 ms
+   * on Deno). Throws {@linkcode GpuError} if the device reported an error
+   * since the last check (a shader that does not compile, a bad binding).
+   */
   sync(): Promise<void>;
+  /** Throws {@linkcode GpuError} if the device reported an error since the last check. */
+  check(): void;
+}
+
+/**
+ * An error the device reported (WebGPU reports validation errors, such as a
+ * shader that does not compile, asynchronously): raised by the next
+ * `sync()`, readback or `check()` instead of only being logged, so a broken
+ * kernel fails the run that uses it.
+ */
+export class GpuError extends Error {
+  override name = "GpuError";
 }
 
 let current: Promise<Gpu> | undefined;
@@ -115,10 +131,18 @@ async function acquire(): Promise<Gpu> {
   device.lost.then((info) => {
     if (info.reason !== "destroyed") log(`GPU device lost: ${info.message}`);
   });
+  let reported: string | undefined;
   device.addEventListener("uncapturederror", (ev) => {
     const err = (ev as GPUUncapturedErrorEvent).error;
     log(`GPU error: ${err.message}`);
+    reported ??= err.message.trim();
   });
+  const check = () => {
+    if (reported === undefined) return;
+    const message = reported;
+    reported = undefined;
+    throw new GpuError(`GPU error: ${message.replace(/\s+/g, " ")}`);
+  };
 
   const info = adapter.info;
   const summary: AdapterSummary = {
@@ -147,7 +171,11 @@ async function acquire(): Promise<Gpu> {
     kernels: new KernelCache(device, summary, timestamps),
     timestamps,
     maxBinding: summary.limits.maxStorageBufferBindingSize,
-    sync: () => device.queue.onSubmittedWorkDone(),
+    sync: async () => {
+      await device.queue.onSubmittedWorkDone();
+      check();
+    },
+    check,
   };
   if (debugLevel() >= 1) {
     log(`adapter: ${summary.description} (features: ${summary.features.join(", ")})`);

@@ -47,3 +47,16 @@ Deno.test("a dispatch larger than 65535 workgroups covers every element", async 
   t.release();
   assert.ok(gpu.kernels.keys().includes("test_fill wg=1"));
 });
+
+Deno.test("a kernel that does not compile fails the next sync with a GpuError naming it", async () => {
+  const gpu = await getGpu();
+  gpu.kernels.get({
+    name: "broken_on_purpose",
+    source: "@compute @workgroup_size({{WG}}) fn main() { let target = 1u; }",
+  });
+  await assert.rejects(
+    () => gpu.sync(),
+    (e: Error) => e.name === "GpuError" && /broken_on_purpose/.test(e.message),
+  );
+  await gpu.sync(); // reported once
+});

@@ -186,6 +186,7 @@ export async function readBuffer(
   const out = staging.getMappedRange().slice(0);
   staging.unmap();
   staging.destroy();
+  gpu.check();
   return out;
 }
 
@@ -214,5 +215,6 @@ export async function downloadTensors(gpu: Gpu, ts: readonly GpuTensor[]): Promi
   const out = ts.map((t, i) => new Float32Array(mapped.slice(offsets[i], offsets[i] + t.size * 4)));
   staging.unmap();
   staging.destroy();
+  gpu.check();
   return out;
 }
