@@ -32,7 +32,8 @@ import { recordLinear } from "../kernels/matmul/mod.ts";
 import { recordAttention } from "../kernels/attention/mod.ts";
 import { FAMILIES, memberConfig } from "../networks/families.ts";
 import { Member, partsSpec } from "../networks/member.ts";
-import { fmaPeakGflops, median } from "./adapter.ts";
+import { copyGBs, fmaPeakGflops, median } from "./adapter.ts";
+import { KERNEL_CASES } from "./kernel_cases.ts";
 
 const rand = (n: number, scale = 1) =>
   Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
@@ -41,6 +42,8 @@ interface Row {
   name: string;
   ms: number;
   gflops?: number;
+  /** Bytes the kernel must move per second, GB/s. */
+  gbs?: number;
   note?: string;
 }
 
@@ -224,6 +227,37 @@ async function trainingKernels(rows: Row[]): Promise<void> {
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** Every case of `kernel_cases.ts`: checked at its small shape, then timed at its real one. */
+async function listedKernels(rows: Row[]): Promise<void> {
+  const gpu = await getGpu();
+  for (const c of KERNEL_CASES) {
+    const small = c.make(gpu, "small");
+    const rec = gpu.kernels.recorder();
+    const y = small.run(rec);
+    rec.submit();
+    const check = compareArrays(await downloadTensor(y) as Float32Array, small.ref());
+    if (!check.ok) {
+      throw new Error(`${c.name}: check against the reference failed (${check.relL2})`);
+    }
+    y.release();
+    small.release();
+    const real = c.make(gpu, "real");
+    // Small kernels are recorded k times per submission, so that the ~11 ms round trip of the
+    // sync does not count as kernel time.
+    const batch = (k: number) => () => {
+      const rec = gpu.kernels.recorder();
+      const outs = Array.from({ length: k }, () => real.run(rec));
+      rec.submit();
+      return outs;
+    };
+    const once = await time(batch(1), 1);
+    const k = Math.max(1, Math.min(64, Math.ceil(200 / once)));
+    const ms = k === 1 ? once : await time(batch(k), 3) / k;
+    rows.push({ name: c.name, ms, gflops: real.flop / ms / 1e6, gbs: real.bytes / ms / 1e6 });
+    real.release();
+  }
+}
+
 async function forwards(rows: Row[], families: string[]): Promise<void> {
   const gpu = await getGpu();
   const tile = 256;
@@ -276,25 +310,38 @@ if (import.meta.main) {
   const gpu = await getGpu();
   const rows: Row[] = [];
   const peak = await fmaPeakGflops(gpu);
+  const bandwidth = await copyGBs(gpu);
   await kernels(rows);
   await trainingKernels(rows);
+  await listedKernels(rows);
   if (values.families) await forwards(rows, values.families.split(","));
-  console.log(`adapter: ${gpu.adapter.description}; FMA-bound peak ${peak.toFixed(1)} GFLOP/s`);
+  console.log(
+    `adapter: ${gpu.adapter.description}; FMA-bound peak ${peak.toFixed(1)} GFLOP/s, ` +
+      `copy ${bandwidth.toFixed(2)} GB/s`,
+  );
   for (const r of rows) {
+    // The roofline: a kernel can go no faster than its FLOPs at the peak or its bytes at the copy rate.
+    const roof = r.gflops && r.gbs
+      ? Math.max(r.gflops / peak, r.gbs / bandwidth)
+      : r.gflops
+      ? r.gflops / peak
+      : undefined;
     console.log(
-      `${r.name.padEnd(52)} ${(r.ms / 1000).toFixed(3).padStart(9)} s` +
-        (r.gflops
-          ? ` ${r.gflops.toFixed(2).padStart(7)} GFLOP/s ${
-            (100 * r.gflops / peak).toFixed(1).padStart(5)
-          } % of peak`
-          : "") +
+      `${r.name.padEnd(66)} ${(r.ms / 1000).toFixed(3).padStart(8)} s` +
+        (r.gflops ? ` ${r.gflops.toFixed(2).padStart(7)} GFLOP/s` : "") +
+        (r.gbs ? ` ${r.gbs.toFixed(2).padStart(6)} GB/s` : "") +
+        (roof !== undefined ? ` ${(100 * roof).toFixed(1).padStart(5)} % of roofline` : "") +
         (r.note ? `  (${r.note})` : ""),
     );
   }
   if (values.json) {
     await Deno.writeTextFile(
       values.json,
-      JSON.stringify({ date: new Date().toISOString(), peakGflops: peak, rows }, null, 2),
+      JSON.stringify(
+        { date: new Date().toISOString(), peakGflops: peak, copyGBs: bandwidth, rows },
+        null,
+        2,
+      ),
     );
   }
 }
