@@ -12,6 +12,7 @@ import type { Gpu } from "../kernels/device.ts";
 import type { Recorder } from "../kernels/program.ts";
 import { type GpuTensor, uploadTensor } from "../kernels/tensor.ts";
 import { prepareConv3dWeight, recordConv3d } from "../kernels/conv3d/mod.ts";
+import { recordConv1x1 } from "../kernels/matmul/mod.ts";
 import { conv3dRef } from "../kernels/conv3d/ref.ts";
 import {
   prepareConvTranspose3dWeight,
@@ -68,7 +69,7 @@ function releaser(ts: GpuTensor[], extra?: { release(): void }) {
 /** The cases, with the real shapes named after the layer they come from. */
 export const KERNEL_CASES: KernelCase[] = [
   {
-    name: "conv3d 1x1x1 64->32, 16x64x64 (UNet3D head)",
+    name: "conv3d 1x1x1 64->32, 16x64x64, general conv3d kernel",
     make(gpu, size) {
       const [ci, co, d, h] = size === "small" ? [5, 6, 3, 7] : [64, 32, 16, 64];
       const xs = [1, ci, d, h, h], ws = [co, ci, 1, 1, 1];
@@ -83,6 +84,23 @@ export const KERNEL_CASES: KernelCase[] = [
         flop: 2 * ci * co * d * h * h,
         bytes: 4 * (ci + co) * d * h * h,
         release: releaser(t, pw),
+      };
+    },
+  },
+  {
+    name: "conv3d 1x1x1 64->32, 16x64x64 as one GEMM (the path networks use)",
+    make(gpu, size) {
+      const [ci, co, d, h] = size === "small" ? [5, 6, 3, 7] : [64, 32, 16, 64];
+      const xs = [1, ci, d, h, h], ws = [co, ci, 1, 1, 1];
+      const [xh, wh, bh] = [rand(numel(xs)), rand(numel(ws), 0.2), rand(co)];
+      const t = inputs(gpu, [[xs, xh], [ws, wh], [[co], bh]]);
+      return {
+        run: (rec) =>
+          recordConv1x1(gpu, rec, t[0].view([1, ci, d * h, h]), t[1].view([co, ci]), t[2]),
+        ref: () => conv3dRef(xh, wh, bh, { x: xs, w: ws, stride: [1, 1, 1], padding: [0, 0, 0] }).y,
+        flop: 2 * ci * co * d * h * h,
+        bytes: 4 * (ci + co) * d * h * h,
+        release: releaser(t),
       };
     },
   },

@@ -96,11 +96,21 @@ export function gpuOps(gpu: Gpu, rec: Recorder, prepared = new PreparedWeights()
   return {
     gpu,
     rec,
-    conv3d: (x, w, b, o: ConvOptions = {}) =>
-      recordConv3d(gpu, rec, x, prepared.get(w, () => prepareConv3dWeight(gpu, rec, w, b)), {
-        stride: three(o.stride, 1),
-        padding: three(o.padding, 0),
-      }),
+    conv3d: (x, w, b, o: ConvOptions = {}) => {
+      const [stride, padding] = [three(o.stride, 1), three(o.padding, 0)];
+      const [co, ci, kd, kh, kw] = w.shape;
+      if (kd * kh * kw === 1 && stride.every((s) => s === 1) && padding.every((p) => p === 0)) {
+        // A 1x1x1 convolution is one GEMM per batch item, Y (Co, DHW) = W (Co, Ci) · X (Ci, DHW):
+        // the matmul kernel runs it about 4x faster than the general conv3d kernel.
+        const [n, , d, h, wd] = x.shape;
+        const y = recordConv1x1(gpu, rec, x.view([n, ci, d * h, wd]), w.view([co, ci]), b);
+        return y.reshape([n, co, d, h, wd]);
+      }
+      return recordConv3d(gpu, rec, x, prepared.get(w, () => prepareConv3dWeight(gpu, rec, w, b)), {
+        stride,
+        padding,
+      });
+    },
     convTranspose3d: (x, w, stride) => {
       if (stride !== 2) throw new Error(`convTranspose3d supports stride 2, got ${stride}`);
       return recordConvTranspose3d(
