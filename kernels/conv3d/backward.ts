@@ -259,7 +259,7 @@ export interface Conv3dBackwardOptions {
 }
 
 /** Checks a conv3d's shapes; returns its dims, kernel and output dims. */
-function conv3dGeometry(
+export function conv3dGeometry(
   op: string,
   inputShape: readonly number[],
   weightShape: readonly number[],
@@ -281,11 +281,10 @@ function conv3dGeometry(
 }
 
 /**
- * Records the input gradient of a Conv3d: dy (N, Co, Do, Ho, Wo) and the
- * PyTorch-layout weight `w` (Co, Ci, kd, kh, kw) -> a new dx of `inputShape`
- * (N, Ci, D, H, W).
+ * The general path of `recordConv3dBackwardInput` (mod.ts): any kernel,
+ * stride and padding, through the gather kernel.
  */
-export function recordConv3dBackwardInput(
+export function recordConv3dBackwardInputGather(
   gpu: Gpu,
   rec: Recorder,
   dy: GpuTensor,

@@ -26,8 +26,10 @@ import { bindWindow, type BufferBinding, f32bits, type Recorder } from "../progr
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
 import type { Activation } from "../elementwise/mod.ts";
 import {
+  checkShape,
   type Conv3dBackwardOptions,
-  recordConv3dBackwardInput as recordConvGatherInput,
+  conv3dGeometry,
+  recordConv3dBackwardInputGather,
 } from "./backward.ts";
 
 /** A size per spatial axis (D, H, W), or one size for all three. */
@@ -471,22 +473,19 @@ export function recordConv3dBackwardInput(
   inputShape: readonly number[],
   o: Conv3dBackwardOptions,
 ): GpuTensor {
-  const [co, ci, kd, kh, kw] = w.shape;
-  const flippable = w.shape.length === 5 && kd === 3 && kh === 3 && kw === 3 &&
-    o.stride.every((s) => s === 1) && o.padding.every((p) => p <= 2) &&
-    inputShape.length === 5 && dy.shape.length === 5 &&
-    dy.shape.every((d, i) =>
-      d === (i < 2 ? [inputShape[0], co][i] : inputShape[i] + 2 * o.padding[i - 2] - 2)
-    );
-  if (!flippable || inputShape[1] !== ci) {
-    return recordConvGatherInput(gpu, rec, dy, w, inputShape, o);
-  }
+  const op = "conv3d backward input";
+  const g = conv3dGeometry(op, inputShape, w.shape, o);
+  checkShape(op, "dy", dy, g.y);
+  const flippable = g.k.every((k) => k === 3) && o.stride.every((s) => s === 1) &&
+    o.padding.every((p) => p <= 2);
+  if (!flippable) return recordConv3dBackwardInputGather(gpu, rec, dy, w, inputShape, o);
+  const [co, ci] = w.shape;
   const flipped = packWeights(gpu, rec, w, undefined, {
     shape: [ci, co, 3, 3, 3],
     k: 27,
     sCo: 27,
     sCi: ci * 27,
-    label: "conv3d backward input",
+    label: op,
     flip: true,
   });
   rec.destroyAfterSubmit(flipped.buffer);
@@ -496,6 +495,6 @@ export function recordConv3dBackwardInput(
 
 export {
   type Conv3dBackwardOptions,
-  recordConv3dBackwardInput as recordConvGatherInput,
+  recordConv3dBackwardInputGather,
   recordConv3dBackwardWeight,
 } from "./backward.ts";
