@@ -140,6 +140,7 @@ export function gpuOps(gpu: Gpu, rec: Recorder, prepared = new PreparedWeights()
     linear: (x, w, b) => recordLinear(gpu, rec, x, w, b),
     conv1x1: (x, w, b) => recordConv1x1(gpu, rec, x, w, b),
     layerNorm: (x, g, b, eps = 1e-5) => recordLayerNorm(gpu, rec, x, g, b, { eps }),
+    dropout: (x) => x,
     gelu: (x) => recordGelu(gpu, rec, x),
     attention: (q, k, v, heads) => recordAttention(gpu, rec, q, k, v, { heads }),
     resizeBilinear: (x, size) => recordResizeBilinear(gpu, rec, x, size),

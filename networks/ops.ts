@@ -60,6 +60,12 @@ export interface Ops {
   conv1x1(x: GpuTensor, w: GpuTensor, b?: GpuTensor): GpuTensor;
   layerNorm(x: GpuTensor, gamma: GpuTensor, beta: GpuTensor, eps?: number): GpuTensor;
   gelu(x: GpuTensor): GpuTensor;
+  /**
+   * Training-only dropout with probability `p`, or drop-path (stochastic
+   * depth: whole batch items) with `perSample`. Inference ops return `x`
+   * itself, so a caller frees `x` only when the result is another tensor.
+   */
+  dropout(x: GpuTensor, p: number, perSample?: boolean): GpuTensor;
   /** Multi-head attention on (B, T, H*dh) tensors. */
   attention(q: GpuTensor, k: GpuTensor, v: GpuTensor, heads: number): GpuTensor;
   resizeBilinear(x: GpuTensor, size: [number, number]): GpuTensor;

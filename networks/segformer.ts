@@ -46,7 +46,8 @@ export function segformer(ops: Ops, c: SegformerConfig, w: Weights, x: GpuTensor
     );
     ops.free(raw);
     for (let j = 0; j < c.depths[i]; j++) {
-      const next = block(ops, c, i, e.at(`block.${i}.${j}.`), t, hi, wi);
+      const drop = dropPath(c, c.depths.slice(0, i).reduce((a, b) => a + b, 0) + j);
+      const next = block(ops, c, i, e.at(`block.${i}.${j}.`), t, hi, wi, drop);
       ops.free(t);
       t = next;
     }
@@ -59,6 +60,19 @@ export function segformer(ops: Ops, c: SegformerConfig, w: Weights, x: GpuTensor
   return decodeHead(ops, c, w.at("decode_head."), stages);
 }
 
+/** HF's stochastic-depth rate of block `k` (counted over all stages): linear from 0 to the config's rate. */
+function dropPath(c: SegformerConfig, k: number): number {
+  const total = c.depths.reduce((a, b) => a + b, 0);
+  return total > 1 ? (c.drop_path_rate ?? 0) * k / (total - 1) : 0;
+}
+
+/** `ops.dropout` that frees its input when it made a new tensor (training). */
+function drop(ops: Ops, x: GpuTensor, p: number, perSample = false): GpuTensor {
+  const y = ops.dropout(x, p, perSample);
+  if (y !== x) ops.free(x);
+  return y;
+}
+
 function block(
   ops: Ops,
   c: SegformerConfig,
@@ -67,6 +81,7 @@ function block(
   x: GpuTensor,
   h: number,
   wd: number,
+  dropRate: number,
 ): GpuTensor {
   const [n, t, hidden] = x.shape;
   const sr = c.sr_ratios[i];
@@ -96,8 +111,9 @@ function block(
     w.get("attention.output.dense.bias"),
   );
   ops.free(att);
-  const x1 = ops.add(x, proj);
-  ops.free(proj);
+  const attended = drop(ops, proj, dropRate, true);
+  const x1 = ops.add(x, attended);
+  ops.free(attended);
 
   const ln2 = ops.layerNorm(x1, w.get("layer_norm_2.weight"), w.get("layer_norm_2.bias"));
   const d1 = ops.linear(ln2, w.get("mlp.dense1.weight"), w.get("mlp.dense1.bias"));
@@ -114,7 +130,12 @@ function block(
   ops.free(dw);
   const g = ops.gelu(tok);
   ops.free(tok);
-  const d2 = ops.linear(g, w.get("mlp.dense2.weight"), w.get("mlp.dense2.bias"));
+  const d2 = drop(
+    ops,
+    ops.linear(g, w.get("mlp.dense2.weight"), w.get("mlp.dense2.bias")),
+    dropRate,
+    true,
+  );
   ops.free(g);
   const out = ops.add(x1, d2);
   ops.free(x1, d2);
@@ -159,8 +180,9 @@ function decodeHead(
     "relu",
   );
   ops.free(fused);
-  const logits = ops.conv1x1(bn, w.get("classifier.weight"), w.get("classifier.bias"));
-  ops.free(bn);
+  const dropped = drop(ops, bn, c.classifier_dropout_prob ?? 0);
+  const logits = ops.conv1x1(dropped, w.get("classifier.weight"), w.get("classifier.bias"));
+  ops.free(dropped);
   return logits;
 }
 

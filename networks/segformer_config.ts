@@ -20,6 +20,10 @@ export interface SegformerConfig {
   mlp_ratios: number[];
   decoder_hidden_size: number;
   num_labels: number;
+  /** Training only: stochastic depth, rising linearly over the blocks to this rate (HF: 0.1). */
+  drop_path_rate?: number;
+  /** Training only: dropout before the decode head's classifier (HF: 0.1). */
+  classifier_dropout_prob?: number;
 }
 
 type Preset = Pick<SegformerConfig, "hidden_sizes" | "depths" | "decoder_hidden_size">;
@@ -42,6 +46,8 @@ const DEFAULTS = {
   patch_sizes: [7, 3, 3, 3],
   strides: [4, 2, 2, 2],
   mlp_ratios: [4, 4, 4, 4],
+  drop_path_rate: 0.1,
+  classifier_dropout_prob: 0.1,
 };
 
 /**

@@ -109,6 +109,15 @@ const params = v.object({
     ),
     0,
   ),
+  dropout: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        "The seed's training-only dropouts: SegFormer drop-path (0 to 0.1 over the blocks) and the decode head's dropout (0.1)",
+      ),
+    ),
+    true,
+  ),
   loss_mask: v.optional(
     v.pipe(
       v.boolean(),
@@ -191,7 +200,7 @@ async function readState(
 /** The `train` stage. */
 export const trainStage: Stage<TrainParams> = {
   name: "train",
-  version: "1",
+  version: "2",
   description:
     "Train one member with the seed's recipe (BCE+Dice, AdamW, warmup+cosine, SWA, augmentations)",
   params,
@@ -276,6 +285,7 @@ export const trainStage: Stage<TrainParams> = {
       balance: p.balance,
       minMaskCoverage: p.min_mask_coverage,
       lossMask: p.loss_mask,
+      dropout: p.dropout,
       stepsPerEpoch: p.steps_per_epoch,
       checkpointEvery: p.checkpoint_every,
     };

@@ -23,6 +23,7 @@ import { recordGemm } from "../kernels/matmul/mod.ts";
 import { recordTranspose } from "../kernels/transpose/mod.ts";
 import { recordChannelSum } from "../kernels/reduce/mod.ts";
 import { recordConv2dBackwardInput, recordConv2dBackwardWeight } from "../kernels/conv2d/mod.ts";
+import { dropoutKey, recordDropout } from "../kernels/dropout/mod.ts";
 import { recordConv3dBackwardInput, recordConv3dBackwardWeight } from "../kernels/conv3d/mod.ts";
 import {
   recordConvTranspose2dBackwardInput,
@@ -54,6 +55,12 @@ export interface TapeOptions {
    * (PyTorch's cumulative average, momentum None).
    */
   bnMomentum?: number;
+  /**
+   * Seed of this step's dropout and drop-path masks (each op mixes in its
+   * index in the step); without it, dropout is off (parity tests, the
+   * BatchNorm pass).
+   */
+  dropoutSeed?: number;
 }
 
 /** Gradients of an op's inputs, in input order (undefined: not needed). */
@@ -92,6 +99,7 @@ export class Tape {
   readonly #needs = new Set<GPUBuffer>();
   readonly #grads = new Map<GPUBuffer, GpuTensor>();
   readonly #options: TapeOptions;
+  #dropouts = 0;
 
   /** `params`: the tensors whose gradients are wanted (the trainable weights). */
   constructor(gpu: Gpu, rec: Recorder, params: Iterable<GpuTensor>, options: TapeOptions = {}) {
@@ -418,6 +426,17 @@ export class Tape {
           const r = recordLayerNormBackward(gpu, rec, x, gamma, gy, { eps });
           return [r.dx, r.dgamma, r.dbeta];
         });
+      },
+      dropout: (x, p, perSample = false) => {
+        const seed = this.#options.dropoutSeed;
+        if (seed === undefined || p <= 0) return x;
+        const o = {
+          p,
+          key: dropoutKey(seed, this.#dropouts++),
+          per: perSample ? x.size / x.shape[0] : 1,
+        };
+        const y = recordDropout(gpu, rec, x, o);
+        return this.#record("dropout", y, [x], (gy) => [recordDropout(gpu, rec, gy, o)]);
       },
       gelu: (x) => {
         const y = inner.gelu(x);

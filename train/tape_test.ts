@@ -117,3 +117,37 @@ for (const [caseName, family] of CASES) {
     model.release();
   });
 }
+
+Deno.test("dropout under a tape: masks from the step seed, gradients through the same masks, identity without a seed", async () => {
+  const gpu = await getGpu();
+  const [samples, n] = [4, 1024];
+  const xs = Float32Array.from({ length: samples * n }, (_, i) => 1 + i % 5);
+  const x = uploadTensor(gpu, [samples, n], "f32", xs);
+  const rec = gpu.kernels.recorder("dropout tape");
+  const tape = new Tape(gpu, rec, [x], { dropoutSeed: 77 });
+  const y = tape.ops.dropout(x, 0.25);
+  const z = tape.ops.dropout(y, 0.5, true);
+  tape.backward(z, uploadTensor(gpu, z.shape, "f32", new Float32Array(samples * n).fill(1)));
+  rec.submit();
+  const [yv, zv, gx] = await Promise.all([y, z, tape.grad(x)!].map((t) => downloadTensor(t)));
+  const kept = yv.filter((v) => v !== 0).length / yv.length;
+  assert.ok(Math.abs(kept - 0.75) < 0.03, `kept ${kept}`);
+  for (let b = 0; b < samples; b++) {
+    const zr = zv.subarray(b * n, (b + 1) * n), yr = yv.subarray(b * n, (b + 1) * n);
+    const on = zr.some((v) => v !== 0);
+    assert.ok(zr.every((v, i) => v === (on ? 2 * yr[i] : 0)), `sample ${b}: all or nothing`);
+    for (let i = 0; i < n; i++) {
+      // dz/dx = keep_y / 0.75 · keep_z / 0.5, with the forward pass's masks.
+      const want = (yr[i] !== 0 ? 1 / 0.75 : 0) * (on ? 2 : 0);
+      assert.ok(
+        Math.abs(gx[b * n + i] - want) < 1e-6,
+        `dx[${b}, ${i}] ${gx[b * n + i]} vs ${want}`,
+      );
+    }
+  }
+  tape.release();
+  const plain = new Tape(gpu, gpu.kernels.recorder(), [x]);
+  assert.equal(plain.ops.dropout(x, 0.25), x);
+  plain.release();
+  x.release();
+});

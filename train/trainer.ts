@@ -66,6 +66,11 @@ export interface TrainOptions {
   minMaskCoverage: number;
   /** Count only papyrus-mask pixels in the loss (a recipe change; the seed counts all). */
   lossMask?: boolean;
+  /**
+   * The network's training-only dropouts (SegFormer's drop-path and the decode
+   * head's dropout, at the config's rates), as the seed trains; off when absent.
+   */
+  dropout?: boolean;
   /** At most this many steps per epoch (0: all). */
   stepsPerEpoch: number;
   /** Save the resumable state every this many steps (0: at epoch ends only). */
@@ -327,7 +332,8 @@ function trainStep(
   const aug = recordAugment(gpu, rec, x0, y0, params);
   // The multiclass recipe one-hot encodes its 0/1/2 map inside the step, as the seed.
   const target = classes > 1 ? recordOneHot(gpu, rec, aug.labels, classes) : aug.labels;
-  const tape = new Tape(gpu, rec, model.params);
+  const dropoutSeed = o.dropout ? mixSeed(o.seed, epoch, state.step + 1, 0xd207) : undefined;
+  const tape = new Tape(gpu, rec, model.params, { dropoutSeed });
   const logits = model.forward(tape.ops, aug.tiles);
   const gy = recordBceDiceLoss(gpu, rec, logits, target, {
     out: losses,
