@@ -7,6 +7,7 @@
  *
  * Usage: deno run -A bench/networks.ts [--families a,b] [--json FILE]
  *   --families ""   kernels only (with the CNN3D's training kernels)
+ *   --train a,b     also time one training step of these families (--train-tile, default 128)
  *
  * @module
  */
@@ -14,7 +15,12 @@
 import { parseArgs } from "node:util";
 import { getGpu } from "../kernels/device.ts";
 import { compareArrays } from "../kernels/compare.ts";
-import { downloadTensor, type GpuTensor, uploadTensor } from "../kernels/tensor.ts";
+import { downloadTensor, emptyTensor, type GpuTensor, uploadTensor } from "../kernels/tensor.ts";
+import { recordBceDiceLoss } from "../kernels/loss/mod.ts";
+import { AdamW } from "../kernels/optim/mod.ts";
+import { initialWeights, TrainModel } from "../train/model.ts";
+import { Rng } from "../train/rng.ts";
+import { Tape } from "../train/tape.ts";
 import {
   prepareConv3dWeight,
   recordConv3d,
@@ -295,6 +301,70 @@ async function forwards(rows: Row[], families: string[]): Promise<void> {
   }
 }
 
+/**
+ * One training step per family at a `tile` x `tile` tile of 16 layers, batch 1
+ * (256 does not fit: training needs every activation in one storage binding,
+ * and the CNN3D's last conv3d output is 128 MiB there):
+ * forward on a tape, the seed's loss, backward, gradient clipping and AdamW,
+ * in one submission, timed after a warm-up step (random PyTorch-style
+ * initial weights; dropouts on, as the seed trains).
+ */
+async function trainSteps(rows: Row[], families: string[], tile: number): Promise<void> {
+  const gpu = await getGpu();
+  for (const family of families) {
+    const cfg = memberConfig(family, { unetr: { img_size: [16, tile, tile] } });
+    const model = await TrainModel.create(gpu, cfg, initialWeights(cfg, new Rng(1)));
+    const opt = new AdamW(gpu, model.params, { weightDecay: 0.01, maxGradNorm: 100 });
+    const labels = cfg.segformer.num_labels;
+    const x = uploadTensor(
+      gpu,
+      [1, 1, 16, tile, tile],
+      "f32",
+      Float32Array.from({ length: 16 * tile * tile }, Math.random),
+    );
+    const t = uploadTensor(
+      gpu,
+      [1, labels, tile, tile],
+      "f32",
+      Float32Array.from({ length: labels * tile * tile }, () => Math.random() < 0.2 ? 1 : 0),
+    );
+    const losses = emptyTensor(gpu, [4], "f32");
+    const step = (k: number) => {
+      const rec = gpu.kernels.recorder("bench train step");
+      const tape = new Tape(gpu, rec, model.params, { dropoutSeed: k });
+      const logits = model.forward(tape.ops, x);
+      tape.backward(logits, recordBceDiceLoss(gpu, rec, logits, t, { out: losses, index: k }));
+      const grads = model.params.map((p) => {
+        const g = tape.grad(p);
+        if (g) return g;
+        const z = emptyTensor(gpu, p.shape, "f32");
+        rec.clear(z.buffer, 0, z.byteLength);
+        return z;
+      });
+      opt.step(rec, grads, 1e-4);
+      rec.submit();
+      for (let i = 0; i < grads.length; i++) if (!tape.grad(model.params[i])) grads[i].release();
+      tape.release();
+    };
+    step(0);
+    await gpu.sync(); // warm-up: shader compiles
+    const t0 = performance.now();
+    step(1);
+    await gpu.sync();
+    const ms = performance.now() - t0;
+    rows.push({
+      name: `${family} + ${presetName(cfg.segformer.depths)} training step, 1x1x16x${tile}x${tile}`,
+      ms,
+      note: "forward, loss, backward, clip and AdamW in one submission",
+    });
+    console.error(`${family} training step: ${(ms / 1000).toFixed(1)} s`);
+    for (const u of [x, t, losses]) u.release();
+    opt.release();
+    model.release();
+    gpu.pool.trim();
+  }
+}
+
 function presetName(depths: number[]): string {
   return { "3,4,18,3": "mit-b3", "3,6,40,3": "mit-b5" }[depths.join()] ?? `depths ${depths}`;
 }
@@ -304,6 +374,8 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       families: { type: "string", default: FAMILIES.join(",") }, // "" for kernels only
+      train: { type: "string", default: "" }, // families whose training step to time
+      "train-tile": { type: "string", default: "128" },
       json: { type: "string" },
     },
   });
@@ -315,6 +387,7 @@ if (import.meta.main) {
   await trainingKernels(rows);
   await listedKernels(rows);
   if (values.families) await forwards(rows, values.families.split(","));
+  if (values.train) await trainSteps(rows, values.train.split(","), Number(values["train-tile"]));
   console.log(
     `adapter: ${gpu.adapter.description}; FMA-bound peak ${peak.toFixed(1)} GFLOP/s, ` +
       `copy ${bandwidth.toFixed(2)} GB/s`,
