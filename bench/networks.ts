@@ -21,6 +21,7 @@ import { AdamW } from "../kernels/optim/mod.ts";
 import { initialWeights, TrainModel } from "../train/model.ts";
 import { Rng } from "../train/rng.ts";
 import { Tape } from "../train/tape.ts";
+import { recordOptimizerStep } from "../train/trainer.ts";
 import {
   prepareConv3dWeight,
   recordConv3d,
@@ -334,16 +335,8 @@ async function trainSteps(rows: Row[], families: string[], tile: number): Promis
       const tape = new Tape(gpu, rec, model.params, { dropoutSeed: k });
       const logits = model.forward(tape.ops, x);
       tape.backward(logits, recordBceDiceLoss(gpu, rec, logits, t, { out: losses, index: k }));
-      const grads = model.params.map((p) => {
-        const g = tape.grad(p);
-        if (g) return g;
-        const z = emptyTensor(gpu, p.shape, "f32");
-        rec.clear(z.buffer, 0, z.byteLength);
-        return z;
-      });
-      opt.step(rec, grads, 1e-4);
+      recordOptimizerStep(gpu, tape, opt, 1e-4);
       rec.submit();
-      for (let i = 0; i < grads.length; i++) if (!tape.grad(model.params[i])) grads[i].release();
       tape.release();
     };
     step(0);

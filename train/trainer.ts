@@ -309,6 +309,26 @@ export async function train(
   }
 }
 
+/**
+ * Records an optimiser step on `opt`'s parameters with their gradients from
+ * `tape`, zeros for those the loss does not reach (the multiclass recipe's
+ * unused heads, say), on the tape's recorder.
+ */
+export function recordOptimizerStep(gpu: Gpu, tape: Tape, opt: AdamW, lr: number): void {
+  const zeros: GpuTensor[] = [];
+  const grads = opt.params.map((p) => {
+    const g = tape.grad(p);
+    if (g) return g;
+    const z = emptyTensor(gpu, p.shape, "f32");
+    tape.rec.clear(z.buffer, 0, z.byteLength);
+    zeros.push(z);
+    return z;
+  });
+  opt.step(tape.rec, grads, lr);
+  // Safe before the submit: a pooled buffer handed out again is written by later commands.
+  for (const z of zeros) z.release();
+}
+
 function trainStep(
   gpu: Gpu,
   model: TrainModel,
@@ -341,16 +361,8 @@ function trainStep(
     masked: classes === 1 && o.lossMask,
   });
   tape.backward(logits, gy);
-  const grads = model.params.map((p) => {
-    const g = tape.grad(p);
-    if (g) return g;
-    const z = emptyTensor(gpu, p.shape, "f32");
-    rec.clear(z.buffer, 0, z.byteLength);
-    return z;
-  });
-  opt.step(rec, grads, lr);
+  recordOptimizerStep(gpu, tape, opt, lr);
   rec.submit();
-  for (let i = 0; i < grads.length; i++) if (!tape.grad(model.params[i])) grads[i].release();
   tape.release();
   for (const t of new Set([x0, y0, aug.tiles, aug.labels, target])) t.release();
 }
