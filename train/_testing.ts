@@ -5,6 +5,7 @@
  * @module
  */
 
+import { lowbias32 } from "../kernels/hash.ts";
 import { fileURLToPath } from "node:url";
 import { type MemberConfig, memberConfig } from "../networks/families.ts";
 import type { SegformerConfig } from "../networks/segformer_config.ts";
@@ -47,15 +48,7 @@ export function tinyConfig(family: "cnn3d" | "unet3d" | "unetr_mc"): MemberConfi
 }
 
 /** Chris Wellons' lowbias32 integer hash (mirrored in tests/fixtures/grads/gen_parity_b0.py). */
-export function lowbias32(x: number): number {
-  x >>>= 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d) >>> 0;
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b) >>> 0;
-  x ^= x >>> 16;
-  return x >>> 0;
-}
+export { lowbias32 };
 
 /** n uniforms in [0, 1) of stream k: lowbias32(i + 0x9E3779B9 (k + 1)) / 2^32. */
 export function hashUniform(k: number, n: number): Float64Array {

@@ -42,21 +42,12 @@ fn reflect101(i: i32, n: i32) -> i32 {
   return r;
 }
 
-// lowbias32 (Chris Wellons).
-fn hash32(v0: u32) -> u32 {
-  var v = v0;
-  v ^= v >> 16u;
-  v *= 0x7feb352du;
-  v ^= v >> 15u;
-  v *= 0x846ca68bu;
-  v ^= v >> 16u;
-  return v;
-}
+// lowbias32 comes from kernels/hash.wgsl, prepended by the launcher.
 
 fn gauss(seed: u32, index: u32) -> f32 {
-  let h = hash32(seed);
-  let a = hash32(hash32(h + 2u * index));
-  let b = hash32(hash32(h + 2u * index + 1u));
+  let h = lowbias32(seed);
+  let a = lowbias32(lowbias32(h + 2u * index));
+  let b = lowbias32(lowbias32(h + 2u * index + 1u));
   let u1 = (f32(a >> 8u) + 0.5) * (1.0 / 16777216.0);
   let u2 = f32(b >> 8u) * (1.0 / 16777216.0);
   return -sqrt(-2.0 * log(u1)) * cos(3.14159265358979 * (2.0 * u2 - 1.0));

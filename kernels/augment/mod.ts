@@ -32,6 +32,7 @@
 
 import warpSource from "./augment_warp.wgsl" with { type: "text" };
 import filterSource from "./augment_filter.wgsl" with { type: "text" };
+import { HASH_WGSL } from "../hash.ts";
 import type { Gpu } from "../device.ts";
 import { bindWindow, type BufferBinding, type Recorder } from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
@@ -212,7 +213,7 @@ function recordFilter(
   x: GpuTensor,
   y: GpuTensor,
 ): void {
-  const kernel = gpu.kernels.get({ name: "augment_filter", source: filterSource });
+  const kernel = gpu.kernels.get({ name: "augment_filter", source: HASH_WGSL + filterSource });
   const per = tilesPerDispatch(gpu, d);
   const img = d.depth * d.size * d.size;
   for (let b0 = 0; b0 < d.batch; b0 += per) {

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { lowbias32 } from "../hash.ts";
 import {
   type AugmentParams,
   gridMap,
@@ -194,24 +195,15 @@ export function filter2dRef(
   return y;
 }
 
-/** lowbias32 (Chris Wellons' 32-bit integer hash). */
-export function hash32(v: number): number {
-  v = (v ^ (v >>> 16)) >>> 0;
-  v = Math.imul(v, 0x7feb352d) >>> 0;
-  v = (v ^ (v >>> 15)) >>> 0;
-  v = Math.imul(v, 0x846ca68b) >>> 0;
-  return (v ^ (v >>> 16)) >>> 0;
-}
-
 /**
  * The standard normal value of GaussNoise at element `index` = (d * T + y) *
  * T + x of a tile whose noise seed is `seed`: Box-Muller on two hashed
  * 24-bit uniforms. The WGSL computes the same numbers in float32.
  */
 export function gaussNoiseValue(seed: number, index: number): number {
-  const h = hash32(seed >>> 0);
-  const a = hash32(hash32((h + 2 * index) >>> 0));
-  const b = hash32(hash32((h + 2 * index + 1) >>> 0));
+  const h = lowbias32(seed >>> 0);
+  const a = lowbias32(lowbias32((h + 2 * index) >>> 0));
+  const b = lowbias32(lowbias32((h + 2 * index + 1) >>> 0));
   const u1 = ((a >>> 8) + 0.5) / 16777216;
   const u2 = (b >>> 8) / 16777216;
   // cos(2 pi u2) written as -cos(pi (2 u2 - 1)) keeps the GPU's argument in [-pi, pi).

@@ -5,6 +5,7 @@
 // lowbias32(unit + key) / 2^32 >= p, with key = the op's seed mixed with its
 // salt. The backward pass runs the same kernel on dL/dy with the same key,
 // so the mask is never stored and a resumed run draws the same masks.
+// lowbias32 comes from kernels/hash.wgsl, prepended by the launcher.
 
 struct Params {
   n: u32,
@@ -17,16 +18,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-
-fn lowbias32(v: u32) -> u32 {
-  var h = v;
-  h ^= h >> 16u;
-  h *= 0x7feb352du;
-  h ^= h >> 15u;
-  h *= 0x846ca68bu;
-  h ^= h >> 16u;
-  return h;
-}
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -8,6 +8,7 @@
 
 import source from "./dropout.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
+import { HASH_WGSL } from "../hash.ts";
 import { f32bits, type Recorder } from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
 
@@ -34,7 +35,7 @@ export function recordDropout(
   if (x.byteLength > gpu.maxBinding) throw new Error(`dropout: ${x} is over the binding limit`);
   const y = emptyTensor(gpu, x.shape, "f32");
   rec.dispatch({
-    kernel: gpu.kernels.get({ name: "dropout", source }),
+    kernel: gpu.kernels.get({ name: "dropout", source: HASH_WGSL + source }),
     uniforms: [x.size, o.per ?? 1, o.key >>> 0, f32bits(o.p), f32bits(1 / (1 - o.p))],
     bindings: [x, y],
     invocations: x.size,

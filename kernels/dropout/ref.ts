@@ -5,16 +5,7 @@
  * @module
  */
 
-/** lowbias32, the kernel's integer hash. */
-export function lowbias32(v: number): number {
-  let h = v >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d) >>> 0;
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { lowbias32 } from "../hash.ts";
 
 /** The key of a dropout op: its step seed mixed with the op's salt (its index in the step). */
 export function dropoutKey(seed: number, salt: number): number {
