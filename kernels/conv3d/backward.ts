@@ -187,7 +187,7 @@ export function recordConvWeightGrad(
   // 3x3x3 stride-1 convolutions (the 3D encoders' layers) slide along rows, 8 channels at a time.
   const k3 = args.groups === 1 && args.k.every((k) => k === 3) && args.s.every((s) => s === 1);
   const cob = k3 ? 8 : args.groups === 1 ? 4 : 1;
-  const tblocks = k3 ? 3 * bc : Math.ceil(taps / 8);
+  const tblocks = k3 ? bc : Math.ceil(taps / 8);
   const cblocks = Math.ceil(ac / cob);
   const blocks = tblocks * cblocks;
   const total = n * ad * ah * aw;
