@@ -340,3 +340,15 @@ export function bindWindow(
   const size = Math.ceil((end - offset) / 4) * 4;
   return { binding: { buffer: t.buffer, offset, size }, base: (startByte - offset) / bpe };
 }
+
+const spares = new WeakMap<GPUDevice, GPUBuffer>();
+
+/** A 256-byte storage buffer, bound where a kernel variant declares a binding it never reads. */
+export function spareBinding(device: GPUDevice): BufferBinding {
+  let b = spares.get(device);
+  if (!b) {
+    b = device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE, label: "spare" });
+    spares.set(device, b);
+  }
+  return { buffer: b, offset: 0, size: 256 };
+}

@@ -11,7 +11,13 @@
 import source from "./elementwise.wgsl" with { type: "text" };
 import backwardSource from "./activation_backward.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
-import { bindWindow, type BufferBinding, f32bits, type Recorder } from "../program.ts";
+import {
+  bindWindow,
+  type BufferBinding,
+  f32bits,
+  type Recorder,
+  spareBinding,
+} from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
 
 /** Activations a kernel can apply. */
@@ -25,18 +31,6 @@ export interface ElementwiseOptions {
   slope?: number;
   /** Write the result into the first operand instead of a new tensor. */
   inPlace?: boolean;
-}
-
-const dummies = new WeakMap<GPUDevice, GPUBuffer>();
-
-/** A 256-byte storage buffer bound where a kernel variant never reads. */
-function dummy(gpu: Gpu): BufferBinding {
-  let b = dummies.get(gpu.device);
-  if (!b) {
-    b = gpu.device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE, label: "dummy" });
-    dummies.set(gpu.device, b);
-  }
-  return { buffer: b, offset: 0, size: 256 };
 }
 
 /** Records `act(a + b)`; returns the result (`a` itself when in place). */
@@ -99,7 +93,7 @@ function run(
     const wb = b ? bindWindow(b, e0, count) : undefined;
     // Bindings a variant never reads get another read-only window (or a dummy): binding
     // the output buffer there too would conflict with its read-write use.
-    const spare = wa?.binding ?? wb?.binding ?? dummy(gpu);
+    const spare = wa?.binding ?? wb?.binding ?? spareBinding(gpu.device);
     rec.dispatch({
       kernel,
       uniforms: [

@@ -47,6 +47,13 @@ Deno.test("linear matches its reference for both weight layouts and ragged shape
   await checkLinear(40, 13, 3, "nk", false); // a 3-output classifier
 });
 
+Deno.test("linear's vec4 variant: aligned K with ragged rows and columns, and its fallbacks", async () => {
+  await checkLinear(74, 32, 21, "nk", true); // "nt", vec4: K % 4 == 0, N clamped per column
+  await checkLinear(38, 36, 32, "kn", true); // "nn", vec4: N % 16 == 0
+  await checkLinear(38, 36, 20, "kn", true); // "nn" with N % 16 != 0: scalar loads
+  await checkLinear(34, 200, 40, "nk", true, 4096); // windows whose bases may fall off a vec4
+});
+
 Deno.test("linear splits rows, columns and K under a small binding limit", async () => {
   // x is 34 x 200 floats (27 KB), W 40 x 200: forces row, column and K chunks.
   await checkLinear(34, 200, 40, "nk", true, 4096);

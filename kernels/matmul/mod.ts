@@ -9,7 +9,7 @@
 
 import source from "./matmul.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
-import { bindWindow, type Recorder } from "../program.ts";
+import { bindWindow, type Recorder, spareBinding } from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
 
 /** B's layout: "nn" is (K, N); "nt" is (N, K), as PyTorch Linear weights. */
@@ -63,11 +63,17 @@ export function recordGemm(
   const { m, n, k, layout } = opts;
   if (m <= 0 || n <= 0 || k <= 0) return;
   const rows = opts.rows ?? 16;
-  const kernel = (acc: boolean) =>
+  const kernel = (acc: boolean, vec: boolean) =>
     gpu.kernels.get({
       name: "matmul",
       source,
-      defines: { LAYOUT: layout, ROWS: rows, ACCUMULATE: acc ? "true" : "false", WG },
+      defines: {
+        LAYOUT: layout,
+        ROWS: rows,
+        ACCUMULATE: acc ? "true" : "false",
+        VEC: vec ? "true" : "false",
+        WG,
+      },
     });
   const ao = a.offset ?? 0, bo = b.offset ?? 0, co = c.offset ?? 0;
   const limit = Math.floor((gpu.maxBinding - 256) / 4); // elements per window
@@ -110,8 +116,11 @@ export function recordGemm(
           const bs = (opts.bias.offset ?? 0) + (biasMode === 1 ? n0 : m0);
           biasW = bindWindow(opts.bias.tensor, bs, biasMode === 1 ? nn : mm);
         }
+        // vec4 loads where every A and B row starts on a vec4 and no column block is cut.
+        const vec = kk % 4 === 0 && a.ld % 4 === 0 && b.ld % 4 === 0 && aw.base % 4 === 0 &&
+          bw.base % 4 === 0 && (layout === "nt" || nn % COLS === 0);
         rec.dispatch({
-          kernel: kernel(!first || !!opts.accumulate),
+          kernel: kernel(!first || !!opts.accumulate, vec),
           uniforms: [
             mm,
             nn,
@@ -125,7 +134,14 @@ export function recordGemm(
             biasW.base,
             first ? biasMode : 0,
           ],
-          bindings: [aw.binding, bw.binding, biasW.binding, cw.binding],
+          bindings: [
+            aw.binding,
+            bw.binding,
+            biasW.binding,
+            cw.binding,
+            vec ? aw.binding : spareBinding(gpu.device),
+            vec ? bw.binding : spareBinding(gpu.device),
+          ],
           invocations: Math.ceil(mm / rows) * Math.ceil(nn / COLS),
         });
       }
