@@ -11,13 +11,7 @@
 import source from "./elementwise.wgsl" with { type: "text" };
 import backwardSource from "./activation_backward.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
-import {
-  bindWindow,
-  type BufferBinding,
-  f32bits,
-  type Recorder,
-  spareBinding,
-} from "../program.ts";
+import { bindWindow, f32bits, type Recorder, spareBinding } from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
 
 /** Activations a kernel can apply. */

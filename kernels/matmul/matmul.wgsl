@@ -1,3 +1,4 @@
+{{ENABLE}}
 // matmul: C (M, N) = A (M, K) · B (+ bias) (+ C), where B is (K, N) ("nn")
 // or (N, K) ("nt", PyTorch Linear weights). Every matrix is addressed by an
 // element offset and a row stride, so the launcher can point it at a window
@@ -31,19 +32,21 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<T>;
+@group(0) @binding(2) var<storage, read> b: array<T>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<T>;
 // The same windows of A and B as vec4 (variant "vec": bases, row strides and
 // K multiples of 4, and in layout "nn" N a multiple of 16). A vec4 load costs
 // about two scalar ones, so the variant loads half as much per FMA.
-@group(0) @binding(5) var<storage, read> a4: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> a4: array<vec4<T>>;
+@group(0) @binding(6) var<storage, read> b4: array<vec4<T>>;
 
 const layout_nn: u32 = 0u;
 const layout_nt: u32 = 1u;
 const LAYOUT: u32 = layout_{{LAYOUT}};
+// Element type of A, B and C: f32, or f16 ("f16" variants: storage only; sums stay f32).
+alias T = {{T}};
 const ROWS: u32 = {{ROWS}}u;
 // Variant "acc" adds to C's contents (later chunks of a split K); compiled only when used.
 const ACCUMULATE: bool = {{ACCUMULATE}};
@@ -75,7 +78,7 @@ fn load_b(kk: u32, col: u32) -> f32 {
   } else {
     at = p.b_base + cc * p.ldb + kc;
   }
-  return select(0.0, b[at], kk < p.k);
+  return select(0.0, f32(b[at]), kk < p.k);
 }
 
 fn load_b4(kk: u32, col: u32) -> vec4<f32> {
@@ -95,7 +98,7 @@ fn load_tile(k0: u32, col: u32) -> Tile {
 
 // B's column c (layout "nt": a row of B) at k0 .. k0 + 3, column clamped.
 fn load_bt4(k0: u32, col: u32) -> vec4<f32> {
-  return b4[(p.b_base + min(col, p.n - 1u) * p.ldb + k0) / 4u];
+  return vec4<f32>(b4[(p.b_base + min(col, p.n - 1u) * p.ldb + k0) / 4u]);
 }
 
 // The "vec" variant's tile: one vec4 per row of B (layout "nn"), or per column
@@ -105,10 +108,10 @@ fn load_tile4(k0: u32, col: u32) -> Tile {
     let at = (p.b_base + k0 * p.ldb + col) / 4u;
     let s = p.ldb / 4u;
     return Tile(
-      Cols(b4[at], b4[at + 1u], b4[at + 2u], b4[at + 3u]),
-      Cols(b4[at + s], b4[at + s + 1u], b4[at + s + 2u], b4[at + s + 3u]),
-      Cols(b4[at + 2u * s], b4[at + 2u * s + 1u], b4[at + 2u * s + 2u], b4[at + 2u * s + 3u]),
-      Cols(b4[at + 3u * s], b4[at + 3u * s + 1u], b4[at + 3u * s + 2u], b4[at + 3u * s + 3u]),
+      Cols(vec4<f32>(b4[at]), vec4<f32>(b4[at + 1u]), vec4<f32>(b4[at + 2u]), vec4<f32>(b4[at + 3u])),
+      Cols(vec4<f32>(b4[at + s]), vec4<f32>(b4[at + s + 1u]), vec4<f32>(b4[at + s + 2u]), vec4<f32>(b4[at + s + 3u])),
+      Cols(vec4<f32>(b4[at + 2u * s]), vec4<f32>(b4[at + 2u * s + 1u]), vec4<f32>(b4[at + 2u * s + 2u]), vec4<f32>(b4[at + 2u * s + 3u])),
+      Cols(vec4<f32>(b4[at + 3u * s]), vec4<f32>(b4[at + 3u * s + 1u]), vec4<f32>(b4[at + 3u * s + 2u]), vec4<f32>(b4[at + 3u * s + 3u])),
     );
   }
   let v0 = load_bt4(k0, col);
@@ -158,15 +161,15 @@ fn load_tile4(k0: u32, col: u32) -> Tile {
 // A[row][k0 .. k0 + 3], row clamped, K tail zero.
 fn load_a(row: u32, k0: u32) -> vec4<f32> {
   if (VEC) {
-    return a4[(p.a_base + min(row, p.m - 1u) * p.lda + k0) / 4u];
+    return vec4<f32>(a4[(p.a_base + min(row, p.m - 1u) * p.lda + k0) / 4u]);
   }
   let at = p.a_base + min(row, p.m - 1u) * p.lda;
   let last = p.k - 1u;
   return vec4<f32>(
-    a[at + k0],
-    select(0.0, a[at + min(k0 + 1u, last)], k0 + 1u < p.k),
-    select(0.0, a[at + min(k0 + 2u, last)], k0 + 2u < p.k),
-    select(0.0, a[at + min(k0 + 3u, last)], k0 + 3u < p.k),
+    f32(a[at + k0]),
+    select(0.0, f32(a[at + min(k0 + 1u, last)]), k0 + 1u < p.k),
+    select(0.0, f32(a[at + min(k0 + 2u, last)]), k0 + 2u < p.k),
+    select(0.0, f32(a[at + min(k0 + 3u, last)]), k0 + 3u < p.k),
   );
 }
 
@@ -183,7 +186,7 @@ fn fma_row(acc: Cols, x: vec4<f32>, t: Tile) -> Cols {
 fn load_c4(row: u32, col: u32) -> vec4<f32> {
   let at = p.c_base + min(row, p.m - 1u) * p.ldc;
   let last = p.n - 1u;
-  return vec4<f32>(c[at + min(col, last)], c[at + min(col + 1u, last)], c[at + min(col + 2u, last)], c[at + min(col + 3u, last)]);
+  return vec4<f32>(f32(c[at + min(col, last)]), f32(c[at + min(col + 1u, last)]), f32(c[at + min(col + 2u, last)]), f32(c[at + min(col + 3u, last)]));
 }
 
 fn bias4(col: u32) -> vec4<f32> {
@@ -212,10 +215,10 @@ fn init_row(row: u32, col: u32, cols_bias: Cols) -> Cols {
 fn store4(row: u32, col: u32, v: vec4<f32>) {
   let at = p.c_base + min(row, p.m - 1u) * p.ldc;
   let last = p.n - 1u;
-  c[at + min(col, last)] = v.x;
-  c[at + min(col + 1u, last)] = v.y;
-  c[at + min(col + 2u, last)] = v.z;
-  c[at + min(col + 3u, last)] = v.w;
+  c[at + min(col, last)] = T(v.x);
+  c[at + min(col + 1u, last)] = T(v.y);
+  c[at + min(col + 2u, last)] = T(v.z);
+  c[at + min(col + 3u, last)] = T(v.w);
 }
 
 fn store_row(row: u32, col: u32, acc: Cols) {

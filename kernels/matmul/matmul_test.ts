@@ -95,3 +95,28 @@ Deno.test("conv1x1 accumulates K chunks under a small binding limit", async () =
   // One batch item of x is 96 x 64 floats (24 KB): channel chunks accumulate.
   await checkConv1x1(2, 96, 20, 64, 4096);
 });
+
+Deno.test("linear in float16 storage (shader-f16) matches the float32 reference", async () => {
+  const gpu = await getGpu();
+  if (!gpu.device.features.has("shader-f16")) {
+    console.log("skipped: the adapter has no shader-f16");
+    return;
+  }
+  for (
+    const [m, k, n, layout] of [[74, 32, 21, "nk"], [64, 64, 48, "kn"], [40, 30, 3, "nk"]] as const
+  ) {
+    const xh = rand(m * k), wh = rand(n * k);
+    const half = (a: Float32Array) => new Uint16Array(new Float16Array(a).buffer);
+    const x = uploadTensor(gpu, [m, k], "f16", half(xh));
+    const w = uploadTensor(gpu, layout === "nk" ? [n, k] : [k, n], "f16", half(wh));
+    const rec = gpu.kernels.recorder();
+    const y = recordLinear(gpu, rec, x, w, undefined, { weightLayout: layout });
+    rec.submit();
+    const got = new Float32Array(new Float16Array((await downloadTensor(y) as Uint16Array).buffer));
+    // f16 rounds each input and the output to 11 significant bits (relative 2^-11): a product
+    // is off by about 1e-3 of its size, a sum of K of them by about 1e-3 sqrt(K) of one; sums stay f32.
+    const want = linearRef(xh, wh, undefined, m, k, n, layout);
+    assertClose(got, want, { atol: 1e-3 * Math.sqrt(k), rtol: 2e-3 }, `f16 linear ${m}x${k}x${n}`);
+    for (const u of [x, w, y]) u.release();
+  }
+});

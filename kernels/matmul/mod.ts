@@ -62,6 +62,7 @@ export function recordGemm(
 ): void {
   const { m, n, k, layout } = opts;
   if (m <= 0 || n <= 0 || k <= 0) return;
+  const dtype = gemmDtype(gpu, a.tensor, b.tensor, c.tensor);
   const rows = opts.rows ?? 16;
   const kernel = (acc: boolean, vec: boolean) =>
     gpu.kernels.get({
@@ -72,6 +73,8 @@ export function recordGemm(
         ROWS: rows,
         ACCUMULATE: acc ? "true" : "false",
         VEC: vec ? "true" : "false",
+        T: dtype,
+        ENABLE: dtype === "f16" ? "enable f16;" : "",
         WG,
       },
     });
@@ -149,6 +152,21 @@ export function recordGemm(
   }
 }
 
+/**
+ * The element type of a GEMM: A, B and C are all f32, or all f16 where the
+ * device has `shader-f16` (storage only: products are summed in f32).
+ */
+function gemmDtype(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor): "f32" | "f16" {
+  const dt = a.dtype;
+  if ((dt !== "f32" && dt !== "f16") || b.dtype !== dt || c.dtype !== dt) {
+    throw new Error(`matmul: A, B and C must all be f32 or all f16, got ${a}, ${b}, ${c}`);
+  }
+  if (dt === "f16" && !gpu.device.features.has("shader-f16")) {
+    throw new Error("matmul: f16 operands need the shader-f16 feature, which this adapter lacks");
+  }
+  return dt;
+}
+
 /** Options of {@linkcode recordLinear}. */
 export interface LinearOptions {
   /** Weight layout: "nk" is PyTorch's (out, in) (default); "kn" is (in, out). */
@@ -174,7 +192,7 @@ export function recordLinear(
   if (kw !== k) throw new Error(`linear: weight ${weight} does not match input ${x}`);
   if (bias && bias.size !== n) throw new Error(`linear: bias ${bias} does not match ${n} outputs`);
   const m = x.size / k;
-  const y = emptyTensor(gpu, [...x.shape.slice(0, -1), n], "f32");
+  const y = emptyTensor(gpu, [...x.shape.slice(0, -1), n], x.dtype);
   recordGemm(gpu, rec, { tensor: x, ld: k }, { tensor: weight, ld: layout === "nk" ? k : n }, {
     tensor: y,
     ld: n,
