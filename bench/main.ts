@@ -1,11 +1,20 @@
 /**
- * `deno task bench`: measures, in one run, the adapter's floors (round trip,
- * upload, readback), its roofline (FMA peak, copy bandwidth) and the streaming of a generated 16-layer volume through
- * `read_volume -> tile_crop` on the GPU, with peak host memory. Prints a
- * table and writes the numbers as JSON.
+ * `deno task bench`: measures, in one run,
+ * - the adapter's floors (round trip, upload, readback) and roofline (FMA
+ *   peak, copy bandwidth);
+ * - every production kernel, checked against its reference and then timed,
+ *   each family's forward at a 256 x 256 x 16 tile and its training step
+ *   (`bench/networks.ts`);
+ * - the peers on the same ops and model (`bench/peers/peers.ts`, in its own
+ *   process with its own dependencies; skipped with a message when they are
+ *   not installed);
+ * - the streaming of a generated 16-layer volume through
+ *   `read_volume -> tile_crop` on the GPU, with peak host memory.
+ * Prints the tables and writes the numbers as JSON.
  *
- * Usage: deno task bench [--quick] [--json FILE]
- *   --quick   a 16 x 2048 x 2048 volume instead of 16 x 8192 x 8192 (2 GiB)
+ * Usage: deno task bench [--quick] [--no-peers] [--json FILE]
+ *   --quick   cnn3d only for forwards and training steps, a 16 x 2048 x 2048
+ *             volume instead of 16 x 8192 x 8192 (2 GiB)
  *
  * @module
  */
@@ -15,6 +24,8 @@ import { fileURLToPath } from "node:url";
 import { getGpu } from "../kernels/device.ts";
 import { copyGBs, fmaPeakGflops, readbackGBs, roundTripMs, uploadGBs } from "./adapter.ts";
 import { makeVolume } from "./make_volume.ts";
+import { FAMILIES } from "../networks/families.ts";
+import { formatNetworkRows, runNetworks } from "./networks.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -91,10 +102,52 @@ async function streamBench(side: number, rows: Row[]): Promise<void> {
   });
 }
 
+/**
+ * The peers in their own process (their dependencies live in bench/peers);
+ * undefined, with a message, when they are not installed.
+ */
+async function peerBench(): Promise<{ rows: unknown[]; table: string } | undefined> {
+  try {
+    await Deno.stat(`${root}bench/peers/node_modules`);
+  } catch {
+    console.error(
+      "peers skipped: install them with `cd bench/peers && ONNXRUNTIME_NODE_INSTALL=skip deno install`",
+    );
+    return undefined;
+  }
+  await Deno.mkdir(`${root}.cache/bench`, { recursive: true });
+  const json = `${root}.cache/bench/peers.json`;
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      `${root}bench/peers/deno.json`,
+      `${root}bench/peers/peers.ts`,
+      "--json",
+      json,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) {
+    console.error(`peers failed with exit code ${code}`);
+    return undefined;
+  }
+  return {
+    rows: JSON.parse(await Deno.readTextFile(json)).rows,
+    table: new TextDecoder().decode(stdout).trim(),
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { quick: { type: "boolean", default: false }, json: { type: "string" } },
+    options: {
+      quick: { type: "boolean", default: false },
+      "no-peers": { type: "boolean", default: false },
+      json: { type: "string" },
+    },
   });
   const gpu = await getGpu();
   const rows: Row[] = [];
@@ -119,7 +172,17 @@ async function main(): Promise<void> {
       note: "bytes read + written",
     },
   );
+  const families = values.quick ? ["cnn3d"] : [...FAMILIES];
+  const networks = await runNetworks({ families, train: families, trainTile: 128 });
+  const peers = values["no-peers"] ? undefined : await peerBench();
   await streamBench(values.quick ? 2048 : 8192, rows);
+
+  console.log(`\nkernels and networks (${gpu.adapter.description}):`);
+  for (const line of formatNetworkRows(networks.rows, networks.peakGflops, networks.copyGBs)) {
+    console.log(line);
+  }
+  if (peers) console.log(`\npeers (host to host, median ms):\n${peers.table}`);
+  console.log("");
 
   const width = Math.max(...rows.map((r) => r.name.length));
   console.log(`adapter: ${gpu.adapter.description} (${gpu.adapter.backend})`);
@@ -136,6 +199,8 @@ async function main(): Promise<void> {
     backend: gpu.adapter.backend,
     deno: Deno.version.deno,
     rows,
+    networks,
+    peers: peers?.rows,
   };
   const json = values.json ?? `${root}.cache/bench/latest.json`;
   await Deno.writeTextFile(json, JSON.stringify(result, null, 2) + "\n");

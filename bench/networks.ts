@@ -45,7 +45,7 @@ import { KERNEL_CASES } from "./kernel_cases.ts";
 const rand = (n: number, scale = 1) =>
   Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
 
-interface Row {
+export interface Row {
   name: string;
   ms: number;
   gflops?: number;
@@ -131,17 +131,29 @@ async function kernels(rows: Row[]): Promise<void> {
     });
     for (const t of [x, w]) t.release();
   }
-  // matmul: Mix-FFN dense1 of MiT stage 1 at a 256 tile: 4096 tokens, 64 -> 256.
-  {
-    const x = uploadTensor(gpu, [4096, 256], "f32", rand(4096 * 256));
-    const w = uploadTensor(gpu, [256, 256], "f32", rand(256 * 256, 0.1));
+  // matmul: Mix-FFN dense1 of MiT stage 1 at a 256 tile: 4096 tokens, 64 -> 256; in float32,
+  // and in float16 storage where the adapter has shader-f16 (checked by kernels/matmul tests).
+  const half = (a: Float32Array) => new Uint16Array(new Float16Array(a).buffer);
+  for (const dtype of ["f32", "f16"] as const) {
+    if (dtype === "f16" && !gpu.device.features.has("shader-f16")) continue;
+    const [xh, wh] = [rand(4096 * 256), rand(256 * 256, 0.1)];
+    const x = dtype === "f32"
+      ? uploadTensor(gpu, [4096, 256], "f32", xh)
+      : uploadTensor(gpu, [4096, 256], "f16", half(xh));
+    const w = dtype === "f32"
+      ? uploadTensor(gpu, [256, 256], "f32", wh)
+      : uploadTensor(gpu, [256, 256], "f16", half(wh));
     const ms = await time(() => {
       const rec = gpu.kernels.recorder();
       const y = recordLinear(gpu, rec, x, w);
       rec.submit();
       return y;
     }, 3);
-    rows.push({ name: "matmul 4096x256 . 256x256", ms, gflops: (2 * 4096 * 256 * 256) / ms / 1e6 });
+    rows.push({
+      name: `matmul 4096x256 . 256x256${dtype === "f16" ? " (f16 storage, f32 sums)" : ""}`,
+      ms,
+      gflops: (2 * 4096 * 256 * 256) / ms / 1e6,
+    });
     for (const t of [x, w]) t.release();
   }
   // attention: MiT stage 1 at a 512 tile: 16384 queries, 256 keys, 1 head of 64.
@@ -362,6 +374,43 @@ function presetName(depths: number[]): string {
   return { "3,4,18,3": "mit-b3", "3,6,40,3": "mit-b5" }[depths.join()] ?? `depths ${depths}`;
 }
 
+/** The whole network benchmark: roofline, kernels, forwards, training steps. */
+export async function runNetworks(opts: {
+  families: string[];
+  train: string[];
+  trainTile: number;
+}): Promise<{ rows: Row[]; peakGflops: number; copyGBs: number }> {
+  const gpu = await getGpu();
+  const rows: Row[] = [];
+  const peak = await fmaPeakGflops(gpu);
+  const bandwidth = await copyGBs(gpu);
+  await kernels(rows);
+  await trainingKernels(rows);
+  await listedKernels(rows);
+  if (opts.families.length) await forwards(rows, opts.families);
+  if (opts.train.length) await trainSteps(rows, opts.train, opts.trainTile);
+  return { rows, peakGflops: peak, copyGBs: bandwidth };
+}
+
+/** One line per row: time, rates and the fraction of the roofline. */
+export function formatNetworkRows(rows: Row[], peak: number, bandwidth: number): string[] {
+  return rows.map((r) => {
+    // The roofline: a kernel can go no faster than its FLOPs at the peak or its bytes at the copy rate.
+    const roof = r.gflops && r.gbs
+      ? Math.max(r.gflops / peak, r.gbs / bandwidth)
+      : r.gflops
+      ? r.gflops / peak
+      : undefined;
+    return `${r.name.padEnd(66)} ${(r.ms / 1000).toFixed(3).padStart(8)} s` +
+      (r.gflops ? ` ${r.gflops.toFixed(2).padStart(7)} GFLOP/s` : "") +
+      (r.gbs ? ` ${r.gbs.toFixed(2).padStart(6)} GB/s` : "") +
+      (roof !== undefined ? ` ${(100 * roof).toFixed(1).padStart(5)} % of roofline` : "") +
+      (r.note ? `  (${r.note})` : "");
+  });
+}
+
+const list = (s: string) => s.split(",").filter((x) => x);
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -373,33 +422,16 @@ if (import.meta.main) {
     },
   });
   const gpu = await getGpu();
-  const rows: Row[] = [];
-  const peak = await fmaPeakGflops(gpu);
-  const bandwidth = await copyGBs(gpu);
-  await kernels(rows);
-  await trainingKernels(rows);
-  await listedKernels(rows);
-  if (values.families) await forwards(rows, values.families.split(","));
-  if (values.train) await trainSteps(rows, values.train.split(","), Number(values["train-tile"]));
+  const { rows, peakGflops: peak, copyGBs: bandwidth } = await runNetworks({
+    families: list(values.families),
+    train: list(values.train),
+    trainTile: Number(values["train-tile"]),
+  });
   console.log(
     `adapter: ${gpu.adapter.description}; FMA-bound peak ${peak.toFixed(1)} GFLOP/s, ` +
       `copy ${bandwidth.toFixed(2)} GB/s`,
   );
-  for (const r of rows) {
-    // The roofline: a kernel can go no faster than its FLOPs at the peak or its bytes at the copy rate.
-    const roof = r.gflops && r.gbs
-      ? Math.max(r.gflops / peak, r.gbs / bandwidth)
-      : r.gflops
-      ? r.gflops / peak
-      : undefined;
-    console.log(
-      `${r.name.padEnd(66)} ${(r.ms / 1000).toFixed(3).padStart(8)} s` +
-        (r.gflops ? ` ${r.gflops.toFixed(2).padStart(7)} GFLOP/s` : "") +
-        (r.gbs ? ` ${r.gbs.toFixed(2).padStart(6)} GB/s` : "") +
-        (roof !== undefined ? ` ${(100 * roof).toFixed(1).padStart(5)} % of roofline` : "") +
-        (r.note ? `  (${r.note})` : ""),
-    );
-  }
+  for (const line of formatNetworkRows(rows, peak, bandwidth)) console.log(line);
   if (values.json) {
     await Deno.writeTextFile(
       values.json,
