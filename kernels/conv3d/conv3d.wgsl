@@ -153,8 +153,7 @@ fn emit(c: u32, n: u32, b: u32, oz: u32, oy: u32, ox: u32, acc: vec4<f32>, bias:
 // accumulators (that would move them to scratch memory).
 fn emit_row(
   acc: array<vec4<f32>, COB>,
-  bias: vec4<f32>,
-  bias_hi: vec4<f32>,
+  bias: array<vec4<f32>, C4>,
   n: u32,
   b: u32,
   oz: u32,
@@ -162,7 +161,7 @@ fn emit_row(
   ox: u32,
 ) {
   for (var c = 0u; c < COB; c++) {
-    emit(c, n, b, oz, oy, ox, acc[c], select(bias[c % 4u], bias_hi[c % 4u], c >= 4u));
+    emit(c, n, b, oz, oy, ox, acc[c], bias[c / 4u][c % 4u]);
   }
 }
 
@@ -184,10 +183,7 @@ fn main(
   let live = t / p.out_h < p.out_d && blk < p.items * p.cblocks;
   let oz = min(t / p.out_h, p.out_d - 1u);
 
-  var acc: array<vec4<f32>, COB>;
-  for (var c = 0u; c < COB; c++) {
-    acc[c] = vec4<f32>(0.0);
-  }
+  var acc: array<vec4<f32>, COB>; // function variables start at zero
   let plane = p.in_d * p.in_h * p.in_w;
   let ix0 = vec4<i32>(vec4<u32>(ox, ox + 1u, ox + 2u, ox + 3u) * p.sw) - i32(p.pw);
   let wl = i32(p.in_w) - 1;
@@ -219,8 +215,11 @@ fn main(
           wv[q] = w[wi + q];
         }
         wi += C4;
-        for (var c = 0u; c < COB; c++) {
-          acc[c] = fma(vec4<f32>(wv[c / 4u][c % 4u]), v, acc[c]);
+        // Nested loops of at most 4 iterations: unrolled, so every accumulator index is constant.
+        for (var q = 0u; q < C4; q++) {
+          for (var j = 0u; j < 4u; j++) {
+            acc[4u * q + j] = fma(vec4<f32>(wv[q][j]), v, acc[4u * q + j]);
+          }
         }
       }
     }
@@ -234,14 +233,12 @@ fn main(
     return;
   }
   // Bias sits just before block b's first slice (read only by the first range).
-  var bias = vec4<f32>(0.0);
-  var bias_hi = vec4<f32>(0.0);
+  var bias: array<vec4<f32>, C4>;
   if (p.first == 1u) {
     let bb = p.w_base + b * p.w_block - C4;
-    bias = w[bb];
-    if (C4 == 2u) {
-      bias_hi = w[bb + 1u];
+    for (var q = 0u; q < C4; q++) {
+      bias[q] = w[bb + q];
     }
   }
-  emit_row(acc, bias, bias_hi, n, b, oz, oy, ox);
+  emit_row(acc, bias, n, b, oz, oy, ox);
 }

@@ -181,8 +181,7 @@ fn emit(c: u32, n: u32, b: u32, oz: u32, oy: u32, ox: u32, acc: vec4<f32>, bias:
 // accumulators of the main loop.
 fn emit_row(
   acc: array<vec4<f32>, COB>,
-  bias: vec4<f32>,
-  bias_hi: vec4<f32>,
+  bias: array<vec4<f32>, C4>,
   n: u32,
   b: u32,
   oz: u32,
@@ -190,7 +189,7 @@ fn emit_row(
   ox: u32,
 ) {
   for (var c = 0u; c < COB; c++) {
-    emit(c, n, b, oz, oy, ox, acc[c], select(bias[c % 4u], bias_hi[c % 4u], c >= 4u));
+    emit(c, n, b, oz, oy, ox, acc[c], bias[c / 4u][c % 4u]);
   }
 }
 
@@ -211,36 +210,38 @@ fn ky_taps(
   rd: Row,
   wi: u32,
 ) {
-  var wv: array<vec4<f32>, C4>;
+  // Loops of at most 4 iterations over constant bounds, so that the driver unrolls them and
+  // every accumulator index is a constant (a 16-iteration loop would not be).
   for (var q = 0u; q < C4; q++) {
-    wv[q] = w[wi + q];
-  }
-  for (var c = 0u; c < COB; c++) {
-    let wc = vec4<f32>(wv[c / 4u][c % 4u]);
-    (*acc0)[c] = fma(wc, ra.a, (*acc0)[c]);
-    (*acc1)[c] = fma(wc, rb.a, (*acc1)[c]);
-    (*acc2)[c] = fma(wc, rc.a, (*acc2)[c]);
-    (*acc3)[c] = fma(wc, rd.a, (*acc3)[c]);
+    tap4(acc0, acc1, acc2, acc3, 4u * q, w[wi + q], ra.a, rb.a, rc.a, rd.a);
   }
   for (var q = 0u; q < C4; q++) {
-    wv[q] = w[wi + C4 + q];
-  }
-  for (var c = 0u; c < COB; c++) {
-    let wc = vec4<f32>(wv[c / 4u][c % 4u]);
-    (*acc0)[c] = fma(wc, ra.b, (*acc0)[c]);
-    (*acc1)[c] = fma(wc, rb.b, (*acc1)[c]);
-    (*acc2)[c] = fma(wc, rc.b, (*acc2)[c]);
-    (*acc3)[c] = fma(wc, rd.b, (*acc3)[c]);
+    tap4(acc0, acc1, acc2, acc3, 4u * q, w[wi + C4 + q], ra.b, rb.b, rc.b, rd.b);
   }
   for (var q = 0u; q < C4; q++) {
-    wv[q] = w[wi + 2u * C4 + q];
+    tap4(acc0, acc1, acc2, acc3, 4u * q, w[wi + 2u * C4 + q], ra.c, rb.c, rc.c, rd.c);
   }
-  for (var c = 0u; c < COB; c++) {
-    let wc = vec4<f32>(wv[c / 4u][c % 4u]);
-    (*acc0)[c] = fma(wc, ra.c, (*acc0)[c]);
-    (*acc1)[c] = fma(wc, rb.c, (*acc1)[c]);
-    (*acc2)[c] = fma(wc, rc.c, (*acc2)[c]);
-    (*acc3)[c] = fma(wc, rd.c, (*acc3)[c]);
+}
+
+// One tap for output channels c0 .. c0 + 3 (weights wq) and the four output rows a..d.
+fn tap4(
+  acc0: ptr<function, Acc>,
+  acc1: ptr<function, Acc>,
+  acc2: ptr<function, Acc>,
+  acc3: ptr<function, Acc>,
+  c0: u32,
+  wq: vec4<f32>,
+  a: vec4<f32>,
+  b: vec4<f32>,
+  c: vec4<f32>,
+  d: vec4<f32>,
+) {
+  for (var j = 0u; j < 4u; j++) {
+    let wc = vec4<f32>(wq[j]);
+    (*acc0)[c0 + j] = fma(wc, a, (*acc0)[c0 + j]);
+    (*acc1)[c0 + j] = fma(wc, b, (*acc1)[c0 + j]);
+    (*acc2)[c0 + j] = fma(wc, c, (*acc2)[c0 + j]);
+    (*acc3)[c0 + j] = fma(wc, d, (*acc3)[c0 + j]);
   }
 }
 
@@ -282,13 +283,7 @@ fn main(
   var acc0: Acc;
   var acc1: Acc;
   var acc2: Acc;
-  var acc3: Acc;
-  for (var c = 0u; c < COB; c++) {
-    acc0[c] = vec4<f32>(0.0);
-    acc1[c] = vec4<f32>(0.0);
-    acc2[c] = vec4<f32>(0.0);
-    acc3[c] = vec4<f32>(0.0);
-  }
+  var acc3: Acc; // function variables start at zero
 
   let plane = p.in_d * p.in_h * p.in_w;
   let hw = p.in_h * p.in_w;
@@ -316,17 +311,15 @@ fn main(
     return;
   }
   // Bias sits just before block b's first input channel (read only by the first chunk).
-  var bias = vec4<f32>(0.0);
-  var bias_hi = vec4<f32>(0.0);
+  var bias: array<vec4<f32>, C4>;
   if (p.first == 1u) {
     let bb = p.w_base + b * p.w_block - C4;
-    bias = w[bb];
-    if (C4 == 2u) {
-      bias_hi = w[bb + 1u];
+    for (var q = 0u; q < C4; q++) {
+      bias[q] = w[bb + q];
     }
   }
-  emit_row(acc0, bias, bias_hi, n, b, oz, oy0, ox);
-  emit_row(acc1, bias, bias_hi, n, b, oz, oy0 + 1u, ox);
-  emit_row(acc2, bias, bias_hi, n, b, oz, oy0 + 2u, ox);
-  emit_row(acc3, bias, bias_hi, n, b, oz, oy0 + 3u, ox);
+  emit_row(acc0, bias, n, b, oz, oy0, ox);
+  emit_row(acc1, bias, n, b, oz, oy0 + 1u, ox);
+  emit_row(acc2, bias, n, b, oz, oy0 + 2u, ox);
+  emit_row(acc3, bias, n, b, oz, oy0 + 3u, ox);
 }
