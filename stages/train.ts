@@ -127,6 +127,15 @@ const params = v.object({
     ),
     false,
   ),
+  precision: v.optional(
+    v.pipe(
+      v.picklist(["f32", "mixed"]),
+      v.description(
+        "f32, or mixed: linear layers in float16 with a dynamic loss scale (torch.amp's autocast + GradScaler; needs the adapter's shader-f16)",
+      ),
+    ),
+    "f32",
+  ),
   steps_per_epoch: int(0, 0, "At most this many steps per epoch (0: every tile once)"),
   train_rows: rows("Rows [y0, y1) to train on, as their own padded fragment (default: all)"),
   valid_rows: rows("Rows [y0, y1) to validate on each epoch (default: none, or the valid input)"),
@@ -286,6 +295,7 @@ export const trainStage: Stage<TrainParams> = {
       minMaskCoverage: p.min_mask_coverage,
       lossMask: p.loss_mask,
       dropout: p.dropout,
+      precision: p.precision,
       stepsPerEpoch: p.steps_per_epoch,
       checkpointEvery: p.checkpoint_every,
     };
@@ -331,6 +341,11 @@ export const trainStage: Stage<TrainParams> = {
       }
     };
     const gpu = await ctx.gpu();
+    if (p.precision === "mixed" && !gpu.device.features.has("shader-f16")) {
+      throw new UserError(
+        `node "${ctx.node}": parameter "precision" is "mixed", which needs the shader-f16 feature; the adapter ${gpu.adapter.description} lacks it`,
+      );
+    }
     let shown = -1;
     const result = await train(gpu, trainRegion, validRegion, init, options, {
       async checkpoint(kind, dict) {

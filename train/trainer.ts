@@ -71,6 +71,12 @@ export interface TrainOptions {
    * head's dropout, at the config's rates), as the seed trains; off when absent.
    */
   dropout?: boolean;
+  /**
+   * "mixed": linear layers in float16 (needs `shader-f16`) with a dynamic loss
+   * scale, as torch.amp's autocast + GradScaler; "f32" (default): float32
+   * throughout.
+   */
+  precision?: "f32" | "mixed";
   /** At most this many steps per epoch (0: all). */
   stepsPerEpoch: number;
   /** Save the resumable state every this many steps (0: at epoch ends only). */
@@ -184,10 +190,17 @@ export async function train(
   sink: TrainSink,
   resume?: Resume,
 ): Promise<TrainResult> {
+  const mixed = o.precision === "mixed";
+  if (mixed && !gpu.device.features.has("shader-f16")) {
+    throw new Error(
+      `precision "mixed" needs the adapter's shader-f16 feature, which ${gpu.adapter.description} lacks`,
+    );
+  }
   const model = await TrainModel.create(gpu, o.config, init);
   const opt = new AdamW(gpu, model.params, {
     weightDecay: o.weightDecay,
     maxGradNorm: o.maxGradNorm,
+    lossScale: mixed ? {} : undefined,
   });
   const swa = model.params.map((p) => emptyTensor(gpu, p.shape, "f32", "swa"));
   const tiles = tileGrid(trainRegion, o.tile, o.stride, o.minMaskCoverage);
@@ -353,13 +366,15 @@ function trainStep(
   // The multiclass recipe one-hot encodes its 0/1/2 map inside the step, as the seed.
   const target = classes > 1 ? recordOneHot(gpu, rec, aug.labels, classes) : aug.labels;
   const dropoutSeed = o.dropout ? mixSeed(o.seed, epoch, state.step + 1, 0xd207) : undefined;
-  const tape = new Tape(gpu, rec, model.params, { dropoutSeed });
+  const mixed = o.precision === "mixed";
+  const tape = new Tape(gpu, rec, model.params, { dropoutSeed, mixed });
   const logits = model.forward(tape.ops, aug.tiles);
   const gy = recordBceDiceLoss(gpu, rec, logits, target, {
     out: losses,
     index: state.step,
     masked: classes === 1 && o.lossMask,
   });
+  opt.scaleLoss(rec, gy); // a no-op in float32
   tape.backward(logits, gy);
   recordOptimizerStep(gpu, tape, opt, lr);
   rec.submit();
@@ -468,8 +483,13 @@ function stateTensors(model: TrainModel, opt: AdamW, swa: GpuTensor[]): [string,
   model.names.forEach((key, i) => {
     out.push([`adam_m.${key}`, opt.m[i]], [`adam_v.${key}`, opt.v[i]], [`swa.${key}`, swa[i]]);
   });
+  // The loss scale and skipped-step counts (see OPTIM_STATE); absent from states saved before
+  // mixed precision existed, where the float32 defaults apply.
+  out.push([OPTIM_STATE_KEY, opt.state]);
   return out;
 }
+
+const OPTIM_STATE_KEY = "optim.state";
 
 async function snapshot(
   gpu: Gpu,
@@ -486,6 +506,7 @@ async function restore(model: TrainModel, opt: AdamW, swa: GpuTensor[], r: Resum
   await Promise.all(
     stateTensors(model, opt, swa).map(async ([key, t]) => {
       const src = r.tensors.get(key);
+      if (!src && key === OPTIM_STATE_KEY && !opt.options.lossScale) return;
       if (!src) throw new Error(`the saved training state has no tensor "${key}"`);
       writeTensor(t, await src.data());
     }),

@@ -103,6 +103,11 @@ export function recordGemm(
     } else break;
   }
   const biasMode = opts.bias ? (opts.bias.mode === "col" ? 1 : 2) : 0;
+  if (opts.bias && opts.bias.tensor.dtype !== "f32") {
+    throw new Error(
+      `matmul: the bias is added to f32 sums and must be f32, got ${opts.bias.tensor}`,
+    );
+  }
   for (let m0 = 0; m0 < m; m0 += mc) {
     const mm = Math.min(mc, m - m0);
     for (let n0 = 0; n0 < n; n0 += nc) {

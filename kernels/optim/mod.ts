@@ -2,13 +2,16 @@
  * `optim` kernels: PyTorch's AdamW with global gradient-norm clipping
  * (`clip_grad_norm_` then `AdamW.step`, all on the GPU: the clip factor is
  * computed into a buffer the update kernel reads, so a step needs no
- * readback), and SWA's running average of parameters.
+ * readback), an optional dynamic loss scale for mixed precision (torch.amp's
+ * GradScaler, also kept on the GPU: overflowed steps are skipped by the
+ * update kernel itself), and SWA's running average of parameters.
  *
  * @module
  */
 
 import adamwSource from "./adamw.wgsl" with { type: "text" };
 import clipSource from "./clip.wgsl" with { type: "text" };
+import scaleGradSource from "./scale_grad.wgsl" with { type: "text" };
 import sumsqSource from "./sumsq.wgsl" with { type: "text" };
 import swaSource from "./swa.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
@@ -23,7 +26,27 @@ export interface AdamWOptions {
   weightDecay?: number;
   /** Clip the global L2 norm of the gradients to this (PyTorch clip_grad_norm_); none when absent. */
   maxGradNorm?: number;
+  /** A dynamic loss scale (mixed precision); none when absent. */
+  lossScale?: LossScaleOptions;
 }
+
+/** torch.amp.GradScaler's settings (its defaults; backoff 0.5 and growth 2 are fixed). */
+export interface LossScaleOptions {
+  /** The first scale (default 65536). */
+  init?: number;
+  /** Finite steps in a row after which the scale doubles (default 2000). */
+  growthInterval?: number;
+}
+
+/** Layout of {@linkcode AdamW.state}; see clip.wgsl. */
+export const OPTIM_STATE = {
+  factor: 0,
+  norm: 1,
+  lossScale: 2,
+  goodSteps: 3,
+  skipped: 4,
+  skippedTotal: 5,
+} as const;
 
 const CHUNK = 4096;
 
@@ -37,11 +60,20 @@ export class AdamW {
   readonly params: readonly GpuTensor[];
   readonly m: GpuTensor[];
   readonly v: GpuTensor[];
-  readonly options: Required<Omit<AdamWOptions, "maxGradNorm">> & { maxGradNorm?: number };
-  /** Steps taken (PyTorch's `state["step"]`). */
+  readonly options: Required<Omit<AdamWOptions, "maxGradNorm" | "lossScale">> & {
+    maxGradNorm?: number;
+    lossScale?: Required<LossScaleOptions>;
+  };
+  /** Steps recorded (PyTorch's `state["step"]`, plus any the loss scale skipped). */
   t = 0;
-  /** [clip factor, gradient norm] of the last step (factor 1 without clipping). */
-  readonly scale: GpuTensor;
+  /**
+   * The GPU-side state of the last step, indexed by {@linkcode OPTIM_STATE}:
+   * the factor gradients were multiplied by (clip factor / loss scale), the
+   * unscaled gradient norm, the loss scale (1 without one), finite steps
+   * since it changed, whether the step was skipped, and steps skipped so far.
+   * Part of a resumable training state.
+   */
+  readonly state: GpuTensor;
   readonly #partials: GpuTensor;
   readonly #offsets: number[] = [];
 
@@ -54,6 +86,10 @@ export class AdamW {
       eps: o.eps ?? 1e-8,
       weightDecay: o.weightDecay ?? 0.01,
       maxGradNorm: o.maxGradNorm,
+      lossScale: o.lossScale && {
+        init: o.lossScale.init ?? 65536,
+        growthInterval: o.lossScale.growthInterval ?? 2000,
+      },
     };
     const zeros = (t: GpuTensor) => uploadTensor(gpu, t.shape, "f32", new Float32Array(t.size));
     this.m = params.map(zeros);
@@ -65,7 +101,23 @@ export class AdamW {
       total += Math.ceil(p.size / CHUNK);
     }
     this.#partials = emptyTensor(gpu, [Math.max(1, total)], "f32", "adamw partials");
-    this.scale = uploadTensor(gpu, [2], "f32", new Float32Array([1, 0]));
+    const ls = this.options.lossScale?.init ?? 1;
+    this.state = uploadTensor(gpu, [8], "f32", new Float32Array([1, 0, ls, 0, 0, 0, 0, 0]));
+  }
+
+  /**
+   * Records the loss gradient's multiplication by the loss scale, in place
+   * (do it before the backward pass); nothing without a loss scale.
+   */
+  scaleLoss(rec: Recorder, gy: GpuTensor): void {
+    if (!this.options.lossScale) return;
+    fits(this.gpu, gy, "loss scale");
+    rec.dispatch({
+      kernel: this.gpu.kernels.get({ name: "optim/scale_grad", source: scaleGradSource }),
+      uniforms: [gy.size, 0],
+      bindings: [gy, this.state],
+      invocations: Math.ceil(gy.size / 4),
+    });
   }
 
   /** Records one step with learning rate `lr`; `grads[i]` is the gradient of `params[i]`. */
@@ -74,7 +126,7 @@ export class AdamW {
     if (grads.length !== this.params.length) {
       throw new Error(`AdamW: ${grads.length} gradients for ${this.params.length} parameters`);
     }
-    if (o.maxGradNorm !== undefined) {
+    if (o.maxGradNorm !== undefined || o.lossScale) {
       const sumsq = gpu.kernels.get({ name: "optim/sumsq", source: sumsqSource });
       grads.forEach((g, i) => {
         rec.dispatch({
@@ -86,8 +138,13 @@ export class AdamW {
       });
       rec.dispatch({
         kernel: gpu.kernels.get({ name: "optim/clip", source: clipSource }),
-        uniforms: [this.#partials.size, f32bits(o.maxGradNorm)],
-        bindings: [this.#partials, this.scale],
+        uniforms: [
+          this.#partials.size,
+          f32bits(o.maxGradNorm ?? 0),
+          o.lossScale ? 1 : 0,
+          f32bits(o.lossScale?.growthInterval ?? 0),
+        ],
+        bindings: [this.#partials, this.state],
         invocations: 1,
       });
     }
@@ -104,6 +161,7 @@ export class AdamW {
       f32bits(1 - lr * o.weightDecay),
       f32bits(lr / bc1),
       f32bits(Math.sqrt(bc2)),
+      f32bits(this.t),
     ];
     this.params.forEach((p, i) => {
       const g = grads[i];
@@ -111,7 +169,7 @@ export class AdamW {
       rec.dispatch({
         kernel: adamw,
         uniforms: uniforms(p.size),
-        bindings: [p, g, this.m[i], this.v[i], this.scale],
+        bindings: [p, g, this.m[i], this.v[i], this.state],
         invocations: Math.ceil(p.size / 4),
       });
     });
@@ -119,7 +177,7 @@ export class AdamW {
 
   /** Releases the moments and scratch buffers (not the parameters). */
   release(): void {
-    for (const t of [...this.m, ...this.v, this.#partials, this.scale]) t.release();
+    for (const t of [...this.m, ...this.v, this.#partials, this.state]) t.release();
   }
 }
 
