@@ -50,6 +50,11 @@ export interface MemberConfig {
   segformerPrefix: string;
   /** Logit channel returned (unetr_mc returns ink, channel 2 of 3), or undefined for all. */
   outputChannel?: number;
+  /**
+   * Training only: Dropout2d on the depth max, before SegFormer (the seed's
+   * UNETR models: 0.1, and 0.2 for the multiclass one); none when absent.
+   */
+  flatDropout?: number;
 }
 
 interface FamilyInfo {
@@ -60,6 +65,7 @@ interface FamilyInfo {
   preset: string;
   labels: number;
   outputChannel?: number;
+  flatDropout?: number;
 }
 
 const unet = (out: number): Unet3dConfig => ({
@@ -105,6 +111,7 @@ const INFO: Record<Family, FamilyInfo> = {
     segformerPrefix: "encoder_2d.",
     preset: "mit-b5",
     labels: 1,
+    flatDropout: 0.1,
   },
   unetr_mc: {
     encoder: (o) => ({ kind: "unetr", config: { ...seedUnetrConfig(false), ...o } }),
@@ -113,6 +120,7 @@ const INFO: Record<Family, FamilyInfo> = {
     preset: "mit-b5",
     labels: 3,
     outputChannel: 2,
+    flatDropout: 0.2,
   },
 };
 
@@ -173,6 +181,7 @@ export function memberConfig(
     segformer,
     segformerPrefix: info.segformerPrefix,
     outputChannel: info.outputChannel,
+    flatDropout: info.flatDropout,
   };
 }
 

@@ -25,6 +25,9 @@ export interface ConvOptions {
 export type Activation = "none" | "relu" | { leakyRelu: number };
 
 /** The operations a forward pass records. */
+/** What one dropout draw zeroes: an element, a batch item, or one channel of a batch item. */
+export type DropoutUnit = "element" | "sample" | "channel";
+
 export interface Ops {
   readonly gpu: Gpu;
   readonly rec: Recorder;
@@ -61,11 +64,13 @@ export interface Ops {
   layerNorm(x: GpuTensor, gamma: GpuTensor, beta: GpuTensor, eps?: number): GpuTensor;
   gelu(x: GpuTensor): GpuTensor;
   /**
-   * Training-only dropout with probability `p`, or drop-path (stochastic
-   * depth: whole batch items) with `perSample`. Inference ops return `x`
-   * itself, so a caller frees `x` only when the result is another tensor.
+   * Training-only dropout with probability `p` of single elements
+   * ("element", the default), of whole batch items ("sample": drop-path,
+   * stochastic depth) or of whole channels of a sample ("channel":
+   * Dropout2d/3d). Inference ops return `x` itself, so a caller frees `x`
+   * only when the result is another tensor.
    */
-  dropout(x: GpuTensor, p: number, perSample?: boolean): GpuTensor;
+  dropout(x: GpuTensor, p: number, unit?: DropoutUnit): GpuTensor;
   /** Multi-head attention on (B, T, H*dh) tensors. */
   attention(q: GpuTensor, k: GpuTensor, v: GpuTensor, heads: number): GpuTensor;
   resizeBilinear(x: GpuTensor, size: [number, number]): GpuTensor;

@@ -14,7 +14,7 @@
  */
 
 import type { GpuTensor } from "../kernels/tensor.ts";
-import type { Ops } from "./ops.ts";
+import type { DropoutUnit, Ops } from "./ops.ts";
 import type { SegformerConfig } from "./segformer_config.ts";
 import type { Weights } from "./weights.ts";
 
@@ -67,8 +67,8 @@ function dropPath(c: SegformerConfig, k: number): number {
 }
 
 /** `ops.dropout` that frees its input when it made a new tensor (training). */
-function drop(ops: Ops, x: GpuTensor, p: number, perSample = false): GpuTensor {
-  const y = ops.dropout(x, p, perSample);
+function drop(ops: Ops, x: GpuTensor, p: number, unit: DropoutUnit = "element"): GpuTensor {
+  const y = ops.dropout(x, p, unit);
   if (y !== x) ops.free(x);
   return y;
 }
@@ -111,7 +111,9 @@ function block(
     w.get("attention.output.dense.bias"),
   );
   ops.free(att);
-  const attended = drop(ops, proj, dropRate, true);
+  // HF's SegformerSelfOutput and SegformerMixFFN: hidden dropout, then the block's drop-path.
+  const hiddenDrop = c.hidden_dropout_prob ?? 0;
+  const attended = drop(ops, drop(ops, proj, hiddenDrop), dropRate, "sample");
   const x1 = ops.add(x, attended);
   ops.free(attended);
 
@@ -128,13 +130,13 @@ function block(
   ops.free(img);
   const tok = ops.transpose(dw.view([n, m, t]), [n, t, m]);
   ops.free(dw);
-  const g = ops.gelu(tok);
+  const g = drop(ops, ops.gelu(tok), hiddenDrop);
   ops.free(tok);
   const d2 = drop(
     ops,
-    ops.linear(g, w.get("mlp.dense2.weight"), w.get("mlp.dense2.bias")),
+    drop(ops, ops.linear(g, w.get("mlp.dense2.weight"), w.get("mlp.dense2.bias")), hiddenDrop),
     dropRate,
-    true,
+    "sample",
   );
   ops.free(g);
   const out = ops.add(x1, d2);

@@ -24,9 +24,19 @@ export interface SegformerConfig {
   drop_path_rate?: number;
   /** Training only: dropout before the decode head's classifier (HF: 0.1). */
   classifier_dropout_prob?: number;
+  /**
+   * Training only: dropout after each block's attention output and twice in
+   * its Mix-FFN (after GELU and after the second dense layer), HF's
+   * `hidden_dropout_prob` (HF: 0.0).
+   */
+  hidden_dropout_prob?: number;
 }
 
-type Preset = Pick<SegformerConfig, "hidden_sizes" | "depths" | "decoder_hidden_size">;
+type Preset =
+  & Pick<SegformerConfig, "hidden_sizes" | "depths" | "decoder_hidden_size">
+  & Partial<
+    Pick<SegformerConfig, "drop_path_rate" | "classifier_dropout_prob" | "hidden_dropout_prob">
+  >;
 
 const WIDE = [64, 128, 320, 512];
 
@@ -38,6 +48,16 @@ export const SEGFORMER_PRESETS: Record<string, Preset> = {
   "mit-b3": { hidden_sizes: WIDE, depths: [3, 4, 18, 3], decoder_hidden_size: 768 },
   "mit-b4": { hidden_sizes: WIDE, depths: [3, 8, 27, 3], decoder_hidden_size: 768 },
   "mit-b5": { hidden_sizes: WIDE, depths: [3, 6, 40, 3], decoder_hidden_size: 768 },
+  // The seed's CNN3D_SegformerBIG (its b5 member's training class): mit-b5 with every
+  // training-only dropout at 0.3. The same weights as mit-b5; inference is identical.
+  "mit-b5-big": {
+    hidden_sizes: WIDE,
+    depths: [3, 6, 40, 3],
+    decoder_hidden_size: 768,
+    drop_path_rate: 0.3,
+    classifier_dropout_prob: 0.3,
+    hidden_dropout_prob: 0.3,
+  },
 };
 
 const DEFAULTS = {
@@ -48,6 +68,7 @@ const DEFAULTS = {
   mlp_ratios: [4, 4, 4, 4],
   drop_path_rate: 0.1,
   classifier_dropout_prob: 0.1,
+  hidden_dropout_prob: 0,
 };
 
 /**

@@ -100,11 +100,17 @@ export class TrainModel {
 
   /**
    * Logits (N, L, H, W) of every label channel for tiles (N, 1, D, H, W).
-   * The seed's training-only dropouts (UNETR's Dropout2d after the depth max,
-   * SegFormer's decode-head dropout and drop-path) are not applied.
+   * The seed's training-only dropouts (UNETR's Dropout2d after the depth
+   * max; SegFormer's drop-path, hidden and decode-head dropouts) apply where
+   * `ops` applies dropout (a tape with a dropout seed).
    */
   forward(ops: Ops, x: GpuTensor): GpuTensor {
-    const flat = this.member.encodeFlat(ops, x);
+    let flat = this.member.encodeFlat(ops, x);
+    if (this.config.flatDropout) {
+      const dropped = ops.dropout(flat, this.config.flatDropout, "channel");
+      if (dropped !== flat) ops.free(flat);
+      flat = dropped;
+    }
     const out = this.member.segment(ops, flat, true);
     ops.free(flat);
     return out;

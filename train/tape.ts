@@ -19,7 +19,8 @@ import type { Gpu } from "../kernels/device.ts";
 import type { Recorder } from "../kernels/program.ts";
 import { emptyTensor, type GpuTensor } from "../kernels/tensor.ts";
 import { recordActivationBackward, recordAdd } from "../kernels/elementwise/mod.ts";
-import { recordGemm } from "../kernels/matmul/mod.ts";
+import { recordGemm, recordLinear } from "../kernels/matmul/mod.ts";
+import { recordCast } from "../kernels/cast/mod.ts";
 import { recordTranspose } from "../kernels/transpose/mod.ts";
 import { recordChannelSum } from "../kernels/reduce/mod.ts";
 import { recordConv2dBackwardInput, recordConv2dBackwardWeight } from "../kernels/conv2d/mod.ts";
@@ -61,6 +62,14 @@ export interface TapeOptions {
    * BatchNorm pass).
    */
   dropoutSeed?: number;
+  /**
+   * Mixed precision (needs `shader-f16`): linear layers, the bulk of the
+   * SegFormer's work, run forward and backward on float16 operands with
+   * float32 sums, as torch.autocast runs them; every other op, the loss and
+   * the weights stay float32. Pair it with a dynamic loss scale
+   * ({@linkcode AdamW}'s `lossScale`), since float16 gradients underflow.
+   */
+  mixed?: boolean;
 }
 
 /** Gradients of an op's inputs, in input order (undefined: not needed). */
@@ -179,6 +188,58 @@ export class Tape {
     const gv = sameShape(g.shape, prev.shape) ? g : g.view(prev.shape);
     recordAdd(this.gpu, this.rec, prev, gv, { inPlace: true });
     g.release();
+  }
+
+  /**
+   * y = x · Wᵀ + b on float16 copies of x and W (sums and bias in f32, y
+   * rounded to f16 then widened, as autocast's f16 output); the backward GEMMs take the
+   * f16 copies and an f16 copy of the upstream gradient, and widen their
+   * results. The bias gradient is summed from the f32 gradient.
+   */
+  #linearF16(x: GpuTensor, w: GpuTensor, b: GpuTensor | undefined): GpuTensor {
+    const { gpu, rec } = this;
+    const need = (t: GpuTensor | undefined): t is GpuTensor => this.needs(t);
+    const half = (t: GpuTensor) => this.#own(recordCast(gpu, rec, t, "f16"));
+    const x16 = half(x), w16 = half(w);
+    const y16 = recordLinear(gpu, rec, x16, w16, b); // the GEMM adds an f32 bias to its f32 sums
+    const y = recordCast(gpu, rec, y16, "f32");
+    y16.release();
+    return this.#record("linear", y, [x, w, b], (gy) => {
+      const [o, i] = w.shape;
+      const rows = x.size / i;
+      const widen = (t: GpuTensor) => {
+        const f = recordCast(gpu, rec, t, "f32");
+        t.release();
+        return f;
+      };
+      let dx: GpuTensor | undefined, dw: GpuTensor | undefined;
+      if (need(x)) {
+        // dX (R, I) = dY (R, O) · W (O, I)
+        const gy16 = recordCast(gpu, rec, gy, "f16");
+        const dx16 = emptyTensor(gpu, x.shape, "f16");
+        recordGemm(gpu, rec, { tensor: gy16, ld: o }, { tensor: w16, ld: i }, {
+          tensor: dx16,
+          ld: i,
+        }, { m: rows, n: i, k: o, layout: "nn" });
+        gy16.release();
+        dx = widen(dx16);
+      }
+      if (need(w)) {
+        // dW (O, I) = dYᵀ (O, R) · X (R, I)
+        const gt = recordTranspose(gpu, rec, gy, [1, rows, o]);
+        const gt16 = recordCast(gpu, rec, gt, "f16");
+        gt.release();
+        const dw16 = emptyTensor(gpu, w.shape, "f16");
+        recordGemm(gpu, rec, { tensor: gt16, ld: rows }, { tensor: x16, ld: i }, {
+          tensor: dw16,
+          ld: i,
+        }, { m: o, n: i, k: rows, layout: "nn" });
+        gt16.release();
+        dw = widen(dw16);
+      }
+      const db = need(b) ? recordChannelSum(gpu, rec, gy, rows, o, 1) : undefined;
+      return [dx, dw, db];
+    });
   }
 
   #own(t: GpuTensor): GpuTensor {
@@ -335,6 +396,7 @@ export class Tape {
         ]);
       },
       linear: (x, w, b) => {
+        if (this.#options.mixed) return this.#linearF16(x, w, b);
         const y = inner.linear(x, w, b);
         return this.#record("linear", y, [x, w, b], (gy) => {
           const [o, i] = w.shape;
@@ -427,13 +489,17 @@ export class Tape {
           return [r.dx, r.dgamma, r.dbeta];
         });
       },
-      dropout: (x, p, perSample = false) => {
+      dropout: (x, p, unit = "element") => {
         const seed = this.#options.dropoutSeed;
         if (seed === undefined || p <= 0) return x;
         const o = {
           p,
           key: dropoutKey(seed, this.#dropouts++),
-          per: perSample ? x.size / x.shape[0] : 1,
+          per: unit === "sample"
+            ? x.size / x.shape[0]
+            : unit === "channel"
+            ? x.size / (x.shape[0] * x.shape[1])
+            : 1,
         };
         const y = recordDropout(gpu, rec, x, o);
         return this.#record("dropout", y, [x], (gy) => [recordDropout(gpu, rec, gy, o)]);

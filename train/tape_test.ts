@@ -17,6 +17,10 @@ import { recordBceDiceLoss, recordOneHot } from "../kernels/loss/mod.ts";
 import { TrainModel } from "./model.ts";
 import { Tape } from "./tape.ts";
 import { GRADS, NETWORKS, tinyConfig } from "./_testing.ts";
+import { initialWeights } from "./model.ts";
+import { Rng } from "./rng.ts";
+import { segformerConfig } from "../networks/segformer_config.ts";
+import { type MemberConfig, memberConfig } from "../networks/families.ts";
 
 const CASES = [
   ["cnn3d_b0tiny", "cnn3d"],
@@ -126,7 +130,7 @@ Deno.test("dropout under a tape: masks from the step seed, gradients through the
   const rec = gpu.kernels.recorder("dropout tape");
   const tape = new Tape(gpu, rec, [x], { dropoutSeed: 77 });
   const y = tape.ops.dropout(x, 0.25);
-  const z = tape.ops.dropout(y, 0.5, true);
+  const z = tape.ops.dropout(y, 0.5, "sample");
   tape.backward(z, uploadTensor(gpu, z.shape, "f32", new Float32Array(samples * n).fill(1)));
   rec.submit();
   const [yv, zv, gx] = await Promise.all([y, z, tape.grad(x)!].map((t) => downloadTensor(t)));
@@ -150,4 +154,75 @@ Deno.test("dropout under a tape: masks from the step seed, gradients through the
   assert.equal(plain.ops.dropout(x, 0.25), x);
   plain.release();
   x.release();
+});
+
+Deno.test("Dropout2d under a tape zeroes whole channels of a sample, at the configured rate", async () => {
+  const gpu = await getGpu();
+  const [samples, channels, hw] = [8, 50, 64];
+  const x = uploadTensor(
+    gpu,
+    [samples, channels, 8, 8],
+    "f32",
+    new Float32Array(samples * channels * hw).fill(1),
+  );
+  const rec = gpu.kernels.recorder("dropout2d tape");
+  const tape = new Tape(gpu, rec, [x], { dropoutSeed: 5 });
+  const y = tape.ops.dropout(x, 0.2, "channel");
+  rec.submit();
+  const yv = await downloadTensor(y) as Float32Array;
+  let dropped = 0;
+  for (let p = 0; p < samples * channels; p++) {
+    const plane = yv.subarray(p * hw, (p + 1) * hw);
+    assert.ok(plane.every((v) => v === plane[0]), `plane ${p} is all or nothing`);
+    assert.ok(plane[0] === 0 || Math.abs(plane[0] - 1.25) < 1e-6, `plane ${p}: ${plane[0]}`);
+    if (plane[0] === 0) dropped++;
+  }
+  // 400 draws at p = 0.2: 80 expected, standard deviation 8.
+  assert.ok(Math.abs(dropped - 80) < 32, `${dropped} of 400 channels dropped`);
+  tape.release();
+  x.release();
+});
+
+Deno.test("the seed's training-only dropouts: UNETR's Dropout2d, SegFormer's hidden dropout, mit-b5-big", async () => {
+  const big = segformerConfig("mit-b5-big", { num_channels: 32, num_labels: 1 });
+  assert.deepEqual(
+    [big.drop_path_rate, big.classifier_dropout_prob, big.hidden_dropout_prob, big.depths[2]],
+    [0.3, 0.3, 0.3, 40],
+  );
+  assert.equal(
+    segformerConfig("mit-b5", { num_channels: 32, num_labels: 1 }).hidden_dropout_prob,
+    0,
+  );
+  assert.equal(memberConfig("unetr").flatDropout, 0.1);
+  assert.equal(memberConfig("unetr_mc").flatDropout, 0.2);
+  assert.equal(memberConfig("cnn3d").flatDropout, undefined);
+
+  const gpu = await getGpu();
+  // Ops recorded by one training forward: each dropout site adds one (dropout is an op).
+  const opsRecorded = async (config: MemberConfig, depth: number, size: number) => {
+    const model = await TrainModel.create(gpu, config, initialWeights(config, new Rng(1)));
+    const x = uploadTensor(
+      gpu,
+      [1, 1, depth, size, size],
+      "f32",
+      new Float32Array(depth * size * size).fill(0.5),
+    );
+    const tape = new Tape(gpu, gpu.kernels.recorder(), model.params, { dropoutSeed: 3 });
+    model.forward(tape.ops, x);
+    tape.rec.submit();
+    const n = tape.length;
+    tape.release();
+    x.release();
+    model.release();
+    return n;
+  };
+  const cnn = tinyConfig("cnn3d");
+  const hidden = { ...cnn, segformer: { ...cnn.segformer, hidden_dropout_prob: 0.3 } };
+  const blocks = cnn.segformer.depths.reduce((a, b) => a + b, 0);
+  assert.equal(await opsRecorded(hidden, 16, 32) - await opsRecorded(cnn, 16, 32), 3 * blocks);
+  const mc = tinyConfig("unetr_mc");
+  assert.equal(
+    await opsRecorded(mc, 16, 64) - await opsRecorded({ ...mc, flatDropout: undefined }, 16, 64),
+    1,
+  );
 });
