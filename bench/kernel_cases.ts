@@ -140,6 +140,22 @@ export const KERNEL_CASES: KernelCase[] = [
     },
   },
   {
+    name: "instance_norm 16 ch, 16x128x128 (UNETR blocks: a group per channel, no affine)",
+    make(gpu, size) {
+      const [c, d, h] = size === "small" ? [4, 2, 5] : [16, 16, 128];
+      const xs = [1, c, d, h, h];
+      const xh = rand(numel(xs));
+      const t = inputs(gpu, [[xs, xh]]);
+      return {
+        run: (rec) => recordGroupNorm(gpu, rec, t[0], { groups: c }),
+        ref: () => groupNormRef(xh, 1, c, c),
+        flop: 8 * numel(xs),
+        bytes: 2 * 4 * numel(xs),
+        release: releaser(t),
+      };
+    },
+  },
+  {
     name: "conv2d 7x7 s4 32->64, 256x256 (MiT patch embedding 1)",
     make(gpu, size) {
       const [ci, co, h] = size === "small" ? [3, 5, 19] : [32, 64, 256];
