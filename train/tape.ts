@@ -80,6 +80,12 @@ interface Entry {
   inputs: (GpuTensor | undefined)[];
   output: GpuTensor;
   backward: Backward;
+  /**
+   * The op wrote part of an output that other entries also write (copyChannels
+   * into one tensor): its backward reads the output's gradient without
+   * consuming it.
+   */
+  shared?: boolean;
 }
 
 function tuple(v: number | number[] | undefined, d: number, n: number): number[] {
@@ -141,10 +147,11 @@ export class Tape {
       const e = this.#entries[i];
       const g = this.#grads.get(e.output.buffer);
       if (!g) continue;
-      this.#grads.delete(e.output.buffer); // complete: every reader came later in the tape
+      // Complete: every reader came later in the tape (a shared output is released at the end).
+      if (!e.shared) this.#grads.delete(e.output.buffer);
       const gv = sameShape(g.shape, e.output.shape) ? g : g.view(e.output.shape);
       const grads = e.backward(gv);
-      g.release();
+      if (!e.shared) g.release();
       grads.forEach((gi, j) => {
         const x = e.inputs[j];
         if (!gi) return;
@@ -558,8 +565,48 @@ export class Tape {
         ]);
       },
       empty: (shape) => this.#own(inner.empty(shape)),
-      rows: () => this.#unsupported("rows (a chunked convolution)"),
-      copyChannels: () => this.#unsupported("copyChannels (a chunked convolution)"),
+      // The chunked last convolution of the 3D encoders (convMaxOverDepth), when a tile's
+      // full output is over the binding limit: weight rows, and channel ranges of one output.
+      rows: (w, r0, r1) => {
+        const y = inner.rows(w, r0, r1); // owned by the tape's prepared weights, not #owned
+        if (!this.needs(w)) return y;
+        this.#needs.add(y.buffer);
+        this.#entries.push({
+          op: "rows",
+          inputs: [w],
+          output: y,
+          backward: (gy) => {
+            // dW: zeros, with rows [r0, r1) from dy.
+            const dw = emptyTensor(gpu, w.shape, "f32");
+            const row = w.size / w.shape[0] * 4;
+            rec.clear(dw.buffer, 0, dw.byteLength);
+            rec.copy(gy.buffer, 0, dw.buffer, r0 * row, (r1 - r0) * row);
+            return [dw];
+          },
+        });
+        return y;
+      },
+      copyChannels: (dst, src, c0) => {
+        inner.copyChannels(dst, src, c0);
+        if (!this.needs(src)) return;
+        this.#needs.add(dst.buffer);
+        this.#entries.push({
+          op: "copyChannels",
+          inputs: [src],
+          output: dst,
+          shared: true,
+          backward: (gy) => {
+            // dsrc: channels [c0, c0 + c) of dy, batch item by batch item.
+            const [n, c] = src.shape, channels = dst.shape[1];
+            const plane = src.size / (n * c) * 4;
+            const ds = emptyTensor(gpu, src.shape, "f32");
+            for (let i = 0; i < n; i++) {
+              rec.copy(gy.buffer, (i * channels + c0) * plane, ds.buffer, i * c * plane, c * plane);
+            }
+            return [ds];
+          },
+        });
+      },
       channel: () => this.#unsupported("channel"),
       reshape: (x, shape) => {
         const y = x.reshape(shape);

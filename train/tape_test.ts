@@ -226,3 +226,45 @@ Deno.test("the seed's training-only dropouts: UNETR's Dropout2d, SegFormer's hid
     1,
   );
 });
+
+Deno.test("a chunked last convolution (over the binding limit) trains: same gradients as whole", async () => {
+  // At a 256 tile the CNN3D's last conv3d output (32 x 16 x 256 x 256 floats) is a hair over
+  // what convMaxOverDepth lets one binding hold, so it runs in channel chunks (weight rows,
+  // channel copies into one output). Here a small limit forces the same path on a tiny model.
+  const gpu = await getGpu();
+  const config = tinyConfig("cnn3d");
+  const x = new Float32Array(16 * 32 * 32).map((_, i) => (i * 7919 % 1000) / 1000);
+  const t = new Float32Array(32 * 32).map((_, i) => (i * 31) % 7 < 2 ? 1 : 0);
+  const grads = async (maxBinding?: number) => {
+    const saved = gpu.maxBinding;
+    if (maxBinding) gpu.maxBinding = maxBinding;
+    try {
+      const model = await TrainModel.create(gpu, config, initialWeights(config, new Rng(4)));
+      const xt = uploadTensor(gpu, [1, 1, 16, 32, 32], "f32", x);
+      const tt = uploadTensor(gpu, [1, 1, 32, 32], "f32", t);
+      const loss = emptyTensor(gpu, [1], "f32");
+      const rec = gpu.kernels.recorder("chunked");
+      const tape = new Tape(gpu, rec, model.params);
+      const logits = model.forward(tape.ops, xt);
+      tape.backward(logits, recordBceDiceLoss(gpu, rec, logits, tt, { out: loss, index: 0 }));
+      rec.submit();
+      const out = await Promise.all(model.params.map((p) => downloadTensor(tape.grad(p)!)));
+      const ops = tape.length;
+      tape.release();
+      for (const u of [xt, tt, loss]) u.release();
+      model.release();
+      return { grads: out as Float32Array[], ops };
+    } finally {
+      gpu.maxBinding = saved;
+    }
+  };
+  const whole = await grads();
+  // conv3d_4's output is 32 x 16 x 32 x 32 floats (2 MiB): 1.5 MiB gives chunks of 23 and 9.
+  const chunked = await grads(1.5 * 2 ** 20);
+  // Two chunks: two more conv3d + flattenMax pairs' worth of entries, plus rows and copies.
+  assert.ok(chunked.ops > whole.ops, `${chunked.ops} ops chunked, ${whole.ops} whole`);
+  whole.grads.forEach((w, i) => {
+    const c = compareArrays(chunked.grads[i], w);
+    assert.ok(c.relL2 < 1e-5, `parameter ${i}: relL2 ${c.relL2}`);
+  });
+});
