@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     },
   );
   const families = values.quick ? ["cnn3d"] : [...FAMILIES];
-  const networks = await runNetworks({ families, train: families, trainTile: 128 });
+  const networks = await runNetworks({ families, train: families, trainTile: 256 });
   const peers = values["no-peers"] ? undefined : await peerBench();
   await streamBench(values.quick ? 2048 : 8192, rows);
 

@@ -7,7 +7,7 @@
  *
  * Usage: deno run -A bench/networks.ts [--families a,b] [--json FILE]
  *   --families ""   kernels only (with the CNN3D's training kernels)
- *   --train a,b     also time one training step of these families (--train-tile, default 128)
+ *   --train a,b     also time one training step of these families (--train-tile, default 256)
  *
  * @module
  */
@@ -315,9 +315,7 @@ async function forwards(rows: Row[], families: string[]): Promise<void> {
 }
 
 /**
- * One training step per family at a `tile` x `tile` tile of 16 layers, batch 1
- * (256 does not fit: training needs every activation in one storage binding,
- * and the CNN3D's last conv3d output is 128 MiB there):
+ * One training step per family at a `tile` x `tile` tile of 16 layers, batch 1:
  * forward on a tape, the seed's loss, backward, gradient clipping and AdamW,
  * in one submission, timed after a warm-up step (random PyTorch-style
  * initial weights; dropouts on, as the seed trains).
@@ -417,7 +415,7 @@ if (import.meta.main) {
     options: {
       families: { type: "string", default: FAMILIES.join(",") }, // "" for kernels only
       train: { type: "string", default: "" }, // families whose training step to time
-      "train-tile": { type: "string", default: "128" },
+      "train-tile": { type: "string", default: "256" },
       json: { type: "string" },
     },
   });
