@@ -15,8 +15,10 @@ import { prepareConv3dWeight, recordConv3d } from "../kernels/conv3d/mod.ts";
 import { recordConv1x1 } from "../kernels/matmul/mod.ts";
 import { conv3dRef } from "../kernels/conv3d/ref.ts";
 import {
+  prepareConvTranspose3dGemm,
   prepareConvTranspose3dWeight,
   recordConvTranspose3d,
+  recordConvTranspose3dGemm,
 } from "../kernels/conv_transpose3d/mod.ts";
 import { convTranspose3dRef } from "../kernels/conv_transpose3d/ref.ts";
 import { recordGroupNorm } from "../kernels/group_norm/mod.ts";
@@ -105,7 +107,7 @@ export const KERNEL_CASES: KernelCase[] = [
     },
   },
   {
-    name: "conv_transpose3d k2 s2 64->32, 8x32x32 (UNet3D decoder)",
+    name: "conv_transpose3d k2 s2 64->32, 8x32x32 (UNETR decoder), direct kernel",
     make(gpu, size) {
       const [ci, co, d, h] = size === "small" ? [5, 6, 2, 3] : [64, 32, 8, 32];
       const xs = [1, ci, d, h, h], ws = [ci, co, 2, 2, 2];
@@ -120,6 +122,25 @@ export const KERNEL_CASES: KernelCase[] = [
         flop: 2 * ci * co * 8 * d * h * h,
         bytes: 4 * (ci + 8 * co) * d * h * h,
         release: releaser(t, pw),
+      };
+    },
+  },
+  {
+    name: "conv_transpose3d k2 s2 64->32, 8x32x32 as GEMM + shuffle (the path networks use)",
+    make(gpu, size) {
+      const [ci, co, d, h] = size === "small" ? [5, 6, 2, 3] : [64, 32, 8, 32];
+      const xs = [1, ci, d, h, h], ws = [ci, co, 2, 2, 2];
+      const [xh, wh, bh] = [rand(numel(xs)), rand(numel(ws), 0.2), rand(co)];
+      const t = inputs(gpu, [[xs, xh], [ws, wh], [[co], bh]]);
+      const rec0 = gpu.kernels.recorder();
+      const wt = prepareConvTranspose3dGemm(gpu, rec0, t[1]);
+      rec0.submit();
+      return {
+        run: (rec) => recordConvTranspose3dGemm(gpu, rec, t[0], wt, t[2]),
+        ref: () => convTranspose3dRef(xh, xs, wh, co, bh),
+        flop: 2 * ci * co * 8 * d * h * h,
+        bytes: 4 * (ci + 8 * co) * d * h * h,
+        release: releaser([...t, wt]),
       };
     },
   },

@@ -16,8 +16,11 @@ import { recordConv2d } from "../kernels/conv2d/mod.ts";
 import { type Conv3dWeight, prepareConv3dWeight, recordConv3d } from "../kernels/conv3d/mod.ts";
 import { recordConvTranspose2d } from "../kernels/conv_transpose2d/mod.ts";
 import {
+  convTranspose3dGemmFits,
+  prepareConvTranspose3dGemm,
   prepareConvTranspose3dWeight,
   recordConvTranspose3d,
+  recordConvTranspose3dGemm,
 } from "../kernels/conv_transpose3d/mod.ts";
 import { recordActivation, recordAdd } from "../kernels/elementwise/mod.ts";
 import { recordGelu } from "../kernels/gelu/mod.ts";
@@ -36,7 +39,7 @@ import type { Activation, ConvOptions, Ops } from "./ops.ts";
  * from. A network owns one and releases it with its weights.
  */
 export class PreparedWeights {
-  readonly #map = new Map<GpuTensor, Conv3dWeight>();
+  readonly #map = new Map<GpuTensor, { release(): void }>();
   readonly #slices = new Map<GpuTensor, Map<string, GpuTensor>>();
 
   /** Rows [r0, r1) of `w`, copied on `rec` on first use. */
@@ -54,14 +57,14 @@ export class PreparedWeights {
     return t;
   }
 
-  /** The prepared form of `w`, recorded on `rec` on first use. */
-  get(w: GpuTensor, make: () => Conv3dWeight): Conv3dWeight {
+  /** The prepared form of `w` (one form per weight), recorded on `rec` on first use. */
+  get<T extends Conv3dWeight | GpuTensor>(w: GpuTensor, make: () => T): T {
     let p = this.#map.get(w);
     if (!p) {
       p = make();
       this.#map.set(w, p);
     }
-    return p;
+    return p as T;
   }
 
   /** Releases every prepared weight. */
@@ -113,6 +116,11 @@ export function gpuOps(gpu: Gpu, rec: Recorder, prepared = new PreparedWeights()
     },
     convTranspose3d: (x, w, stride) => {
       if (stride !== 2) throw new Error(`convTranspose3d supports stride 2, got ${stride}`);
+      // As GEMMs on the matmul kernel where one batch item's result fits a binding.
+      if (convTranspose3dGemmFits(gpu, x, w.shape[1])) {
+        const wt = prepared.get(w, () => prepareConvTranspose3dGemm(gpu, rec, w));
+        return recordConvTranspose3dGemm(gpu, rec, x, wt);
+      }
       return recordConvTranspose3d(
         gpu,
         rec,

@@ -1,7 +1,14 @@
 import { getGpu } from "../device.ts";
 import { assertClose } from "../compare.ts";
 import { downloadTensor, uploadTensor } from "../tensor.ts";
-import { prepareConvTranspose3dWeight, recordConvTranspose3d } from "./mod.ts";
+import assert from "node:assert/strict";
+import {
+  convTranspose3dGemmFits,
+  prepareConvTranspose3dGemm,
+  prepareConvTranspose3dWeight,
+  recordConvTranspose3d,
+  recordConvTranspose3dGemm,
+} from "./mod.ts";
 import { convTranspose3dRef } from "./ref.ts";
 
 function random(n: number): Float32Array {
@@ -78,4 +85,44 @@ Deno.test("conv_transpose3d splits channels over windows under a small binding l
 Deno.test("conv_transpose3d spreads large dispatches over 2D grids without stray writes", async () => {
   // 5 blocks x 1 workgroup on a 4-wide grid: 2 x 3, one spare.
   await check([1, 3, 2, 4, 16], 40, true, undefined, 4);
+});
+
+async function checkGemm(
+  xShape: [number, number, number, number, number],
+  co: number,
+  bias: boolean,
+  maxBinding?: number,
+): Promise<void> {
+  const gpu = await getGpu();
+  const ci = xShape[1];
+  const xs = random(xShape.reduce((a, b) => a * b));
+  const ws = random(ci * co * 8);
+  const bs = bias ? random(co) : undefined;
+  const x = uploadTensor(gpu, xShape, "f32", xs);
+  const w = uploadTensor(gpu, [ci, co, 2, 2, 2], "f32", ws);
+  const b = bs ? uploadTensor(gpu, [co], "f32", bs) : undefined;
+  const saved = gpu.maxBinding;
+  if (maxBinding) gpu.maxBinding = maxBinding;
+  let y, wt;
+  try {
+    const rec = gpu.kernels.recorder("gemm test");
+    wt = prepareConvTranspose3dGemm(gpu, rec, w);
+    assert.ok(convTranspose3dGemmFits(gpu, x, co));
+    y = recordConvTranspose3dGemm(gpu, rec, x, wt, b);
+    rec.submit();
+  } finally {
+    gpu.maxBinding = saved;
+  }
+  const got = await downloadTensor(y) as Float32Array;
+  const want = convTranspose3dRef(xs, xShape, ws, co, bs);
+  assertClose(got, want, { atol: 2e-7 * ci + 1e-6, rtol: 1e-5 }, `gemm ${xShape} -> ${co}`);
+  for (const t of [x, w, y, wt]) t.release();
+  b?.release();
+}
+
+Deno.test("conv_transpose3d as GEMM + shuffle matches the reference", async () => {
+  await checkGemm([2, 5, 3, 4, 6], 3, true);
+  await checkGemm([1, 16, 4, 8, 8], 8, false);
+  // The GEMM chunks its K and N under a small binding limit (one item's result still fits).
+  await checkGemm([2, 40, 2, 6, 8], 2, true, 8192);
 });

@@ -12,9 +12,12 @@
  */
 
 import source from "./conv_transpose3d.wgsl" with { type: "text" };
+import shuffleSource from "./shuffle.wgsl" with { type: "text" };
 import type { Gpu } from "../device.ts";
-import { bindWindow, type Recorder } from "../program.ts";
+import { bindWindow, type Recorder, spareBinding } from "../program.ts";
 import { emptyTensor, type GpuTensor } from "../tensor.ts";
+import { recordGemm } from "../matmul/mod.ts";
+import { recordTranspose } from "../transpose/mod.ts";
 import {
   checkPlane,
   type Conv3dWeight,
@@ -143,6 +146,79 @@ export function recordConvTranspose3d(
       co0 = co1;
     }
   }
+  return y;
+}
+
+/**
+ * The GEMM form of a ConvTranspose3d k2 s2 weight (Ci, Co, 2, 2, 2): its
+ * (8·Co, Ci) transpose, row co·8 + tap. Do it once per layer.
+ */
+export function prepareConvTranspose3dGemm(
+  gpu: Gpu,
+  rec: Recorder,
+  weight: GpuTensor,
+): GpuTensor {
+  const [ci, co, kd, kh, kw] = weight.shape;
+  if (weight.shape.length !== 5 || weight.dtype !== "f32" || kd !== 2 || kh !== 2 || kw !== 2) {
+    throw new Error(`conv_transpose3d weight must be f32 (Ci, Co, 2, 2, 2), got ${weight}`);
+  }
+  return recordTranspose(gpu, rec, weight, [1, ci, co * 8]).reshape([co * 8, ci]);
+}
+
+/**
+ * True when {@linkcode recordConvTranspose3dGemm} can run `x` (N, Ci, D, H, W)
+ * to `co` channels: one batch item's GEMM result (8·Co x D·H·W) and output
+ * fit one storage binding each.
+ */
+export function convTranspose3dGemmFits(gpu: Gpu, x: GpuTensor, co: number): boolean {
+  const [, , d, h, w] = x.shape;
+  return 8 * co * d * h * w * 4 <= gpu.maxBinding;
+}
+
+/**
+ * ConvTranspose3d k2 s2 as GEMMs: per batch item, C (8·Co, DHW) = Wᵀ (8·Co,
+ * Ci) · X (Ci, DHW) on the matmul kernel, then `shuffle.wgsl` scatters C
+ * into (Co, 2D, 2H, 2W) and adds the bias. The same result as
+ * {@linkcode recordConvTranspose3d}, about 4x faster on llvmpipe (the matmul
+ * kernel's blocking against the direct kernel's scattered taps).
+ */
+export function recordConvTranspose3dGemm(
+  gpu: Gpu,
+  rec: Recorder,
+  x: GpuTensor,
+  wt: GpuTensor,
+  bias?: GpuTensor,
+): GpuTensor {
+  if (x.shape.length !== 5 || x.dtype !== "f32") {
+    throw new Error(`conv_transpose3d needs an f32 (N, C, D, H, W) input, got ${x}`);
+  }
+  const [n, ci, d, h, w] = x.shape;
+  const [rows, wci] = wt.shape;
+  const co = rows / 8;
+  if (wci !== ci || rows % 8 !== 0) {
+    throw new Error(`conv_transpose3d: input ${x} does not match GEMM weight ${wt}`);
+  }
+  if (!convTranspose3dGemmFits(gpu, x, co)) {
+    throw new Error(`conv_transpose3d: one batch item of ${x} is over the binding limit as a GEMM`);
+  }
+  const plane = d * h * w;
+  const y = emptyTensor(gpu, [n, co, 2 * d, 2 * h, 2 * w], "f32");
+  const c = emptyTensor(gpu, [rows, plane], "f32");
+  const shuffle = gpu.kernels.get({ name: "conv_transpose3d/shuffle", source: shuffleSource });
+  for (let i = 0; i < n; i++) {
+    recordGemm(gpu, rec, { tensor: wt, ld: ci }, { tensor: x, offset: i * ci * plane, ld: plane }, {
+      tensor: c,
+      ld: plane,
+    }, { m: rows, n: plane, k: ci, layout: "nn" });
+    const out = bindWindow(y, i * co * 8 * plane, co * 8 * plane);
+    rec.dispatch({
+      kernel: shuffle,
+      uniforms: [co, d, h, w, 0, out.base, bias ? 1 : 0],
+      bindings: [c, bias ?? spareBinding(gpu.device), out.binding],
+      invocations: co * plane,
+    });
+  }
+  c.release(); // pooled: a later user's commands come after these
   return y;
 }
 
