@@ -149,8 +149,12 @@ async function main(): Promise<void> {
       json: { type: "string" },
     },
   });
-  const gpu = await getGpu();
   const rows: Row[] = [];
+  // Volume streaming first, in its own process, while this one is still small: Linux carries a
+  // parent's resident high-water mark into a child's getrusage maxrss across fork and exec, so
+  // a child started after the networks below would report this process's peak, not its own.
+  await streamBench(values.quick ? 2048 : 8192, rows);
+  const gpu = await getGpu();
   rows.push(
     {
       name: "round trip (dispatch + onSubmittedWorkDone)",
@@ -175,13 +179,12 @@ async function main(): Promise<void> {
   const families = values.quick ? ["cnn3d"] : [...FAMILIES];
   const networks = await runNetworks({ families, train: families, trainTile: 256 });
   const peers = values["no-peers"] ? undefined : await peerBench();
-  await streamBench(values.quick ? 2048 : 8192, rows);
 
   console.log(`\nkernels and networks (${gpu.adapter.description}):`);
   for (const line of formatNetworkRows(networks.rows, networks.peakGflops, networks.copyGBs)) {
     console.log(line);
   }
-  if (peers) console.log(`\npeers (host to host, median ms):\n${peers.table}`);
+  if (peers) console.log(`\npeers:\n${peers.table}`);
   console.log("");
 
   const width = Math.max(...rows.map((r) => r.name.length));
