@@ -10,7 +10,7 @@
 
 import type { Gpu } from "../kernels/device.ts";
 import type { Recorder } from "../kernels/program.ts";
-import { type GpuTensor, uploadTensor } from "../kernels/tensor.ts";
+import { GpuTensor, uploadTensor } from "../kernels/tensor.ts";
 import { prepareConv3dWeight, recordConv3d } from "../kernels/conv3d/mod.ts";
 import { recordConv1x1 } from "../kernels/matmul/mod.ts";
 import { conv3dRef } from "../kernels/conv3d/ref.ts";
@@ -69,6 +69,38 @@ function releaser(ts: GpuTensor[], extra?: { release(): void }) {
 }
 
 /** The cases, with the real shapes named after the layer they come from. */
+/** UNETR's ConvTranspose3d k2 s2, by the direct kernel or as GEMM + shuffle (what networks run). */
+function convTranspose3dCase(path: "direct" | "gemm"): KernelCase {
+  return {
+    name: `conv_transpose3d k2 s2 64->32, 8x32x32 ${
+      path === "direct"
+        ? "(UNETR decoder), direct kernel"
+        : "as GEMM + shuffle (the path networks use)"
+    }`,
+    make(gpu, size) {
+      const [ci, co, d, h] = size === "small" ? [5, 6, 2, 3] : [64, 32, 8, 32];
+      const xs = [1, ci, d, h, h], ws = [ci, co, 2, 2, 2];
+      const [xh, wh, bh] = [rand(numel(xs)), rand(numel(ws), 0.2), rand(co)];
+      const t = inputs(gpu, [[xs, xh], [ws, wh], [[co], bh]]);
+      const rec0 = gpu.kernels.recorder();
+      const prepared = path === "gemm"
+        ? prepareConvTranspose3dGemm(gpu, rec0, t[1])
+        : prepareConvTranspose3dWeight(gpu, rec0, t[1], t[2]);
+      rec0.submit();
+      return {
+        run: (rec) =>
+          prepared instanceof GpuTensor
+            ? recordConvTranspose3dGemm(gpu, rec, t[0], prepared, t[2])
+            : recordConvTranspose3d(gpu, rec, t[0], prepared),
+        ref: () => convTranspose3dRef(xh, xs, wh, co, bh),
+        flop: 2 * ci * co * 8 * d * h * h,
+        bytes: 4 * (ci + 8 * co) * d * h * h,
+        release: releaser(t, prepared),
+      };
+    },
+  };
+}
+
 export const KERNEL_CASES: KernelCase[] = [
   {
     name: "conv3d 1x1x1 64->32, 16x64x64, general conv3d kernel",
@@ -106,44 +138,8 @@ export const KERNEL_CASES: KernelCase[] = [
       };
     },
   },
-  {
-    name: "conv_transpose3d k2 s2 64->32, 8x32x32 (UNETR decoder), direct kernel",
-    make(gpu, size) {
-      const [ci, co, d, h] = size === "small" ? [5, 6, 2, 3] : [64, 32, 8, 32];
-      const xs = [1, ci, d, h, h], ws = [ci, co, 2, 2, 2];
-      const [xh, wh, bh] = [rand(numel(xs)), rand(numel(ws), 0.2), rand(co)];
-      const t = inputs(gpu, [[xs, xh], [ws, wh], [[co], bh]]);
-      const rec0 = gpu.kernels.recorder();
-      const pw = prepareConvTranspose3dWeight(gpu, rec0, t[1], t[2]);
-      rec0.submit();
-      return {
-        run: (rec) => recordConvTranspose3d(gpu, rec, t[0], pw),
-        ref: () => convTranspose3dRef(xh, xs, wh, co, bh),
-        flop: 2 * ci * co * 8 * d * h * h,
-        bytes: 4 * (ci + 8 * co) * d * h * h,
-        release: releaser(t, pw),
-      };
-    },
-  },
-  {
-    name: "conv_transpose3d k2 s2 64->32, 8x32x32 as GEMM + shuffle (the path networks use)",
-    make(gpu, size) {
-      const [ci, co, d, h] = size === "small" ? [5, 6, 2, 3] : [64, 32, 8, 32];
-      const xs = [1, ci, d, h, h], ws = [ci, co, 2, 2, 2];
-      const [xh, wh, bh] = [rand(numel(xs)), rand(numel(ws), 0.2), rand(co)];
-      const t = inputs(gpu, [[xs, xh], [ws, wh], [[co], bh]]);
-      const rec0 = gpu.kernels.recorder();
-      const wt = prepareConvTranspose3dGemm(gpu, rec0, t[1]);
-      rec0.submit();
-      return {
-        run: (rec) => recordConvTranspose3dGemm(gpu, rec, t[0], wt, t[2]),
-        ref: () => convTranspose3dRef(xh, xs, wh, co, bh),
-        flop: 2 * ci * co * 8 * d * h * h,
-        bytes: 4 * (ci + 8 * co) * d * h * h,
-        release: releaser([...t, wt]),
-      };
-    },
-  },
+  convTranspose3dCase("direct"),
+  convTranspose3dCase("gemm"),
   {
     name: "group_norm 32 ch / 8 groups, 16x64x64 (UNet3D)",
     make(gpu, size) {

@@ -199,54 +199,82 @@ export class Tape {
 
   /**
    * y = x · Wᵀ + b on float16 copies of x and W (sums and bias in f32, y
-   * rounded to f16 then widened, as autocast's f16 output); the backward GEMMs take the
-   * f16 copies and an f16 copy of the upstream gradient, and widen their
-   * results. The bias gradient is summed from the f32 gradient.
+   * rounded to f16 then widened, as autocast's f16 output); the backward
+   * GEMMs run on the same copies.
    */
   #linearF16(x: GpuTensor, w: GpuTensor, b: GpuTensor | undefined): GpuTensor {
     const { gpu, rec } = this;
-    const need = (t: GpuTensor | undefined): t is GpuTensor => this.needs(t);
     const half = (t: GpuTensor) => this.#own(recordCast(gpu, rec, t, "f16"));
     const x16 = half(x), w16 = half(w);
     const y16 = recordLinear(gpu, rec, x16, w16, b); // the GEMM adds an f32 bias to its f32 sums
     const y = recordCast(gpu, rec, y16, "f32");
     y16.release();
-    return this.#record("linear", y, [x, w, b], (gy) => {
-      const [o, i] = w.shape;
-      const rows = x.size / i;
-      const widen = (t: GpuTensor) => {
-        const f = recordCast(gpu, rec, t, "f32");
-        t.release();
-        return f;
-      };
-      let dx: GpuTensor | undefined, dw: GpuTensor | undefined;
-      if (need(x)) {
-        // dX (R, I) = dY (R, O) · W (O, I)
-        const gy16 = recordCast(gpu, rec, gy, "f16");
-        const dx16 = emptyTensor(gpu, x.shape, "f16");
-        recordGemm(gpu, rec, { tensor: gy16, ld: o }, { tensor: w16, ld: i }, {
-          tensor: dx16,
-          ld: i,
-        }, { m: rows, n: i, k: o, layout: "nn" });
-        gy16.release();
-        dx = widen(dx16);
-      }
-      if (need(w)) {
-        // dW (O, I) = dYᵀ (O, R) · X (R, I)
-        const gt = recordTranspose(gpu, rec, gy, [1, rows, o]);
-        const gt16 = recordCast(gpu, rec, gt, "f16");
-        gt.release();
-        const dw16 = emptyTensor(gpu, w.shape, "f16");
-        recordGemm(gpu, rec, { tensor: gt16, ld: rows }, { tensor: x16, ld: i }, {
-          tensor: dw16,
-          ld: i,
-        }, { m: o, n: i, k: rows, layout: "nn" });
-        gt16.release();
-        dw = widen(dw16);
-      }
-      const db = need(b) ? recordChannelSum(gpu, rec, gy, rows, o, 1) : undefined;
-      return [dx, dw, db];
-    });
+    return this.#record(
+      "linear",
+      y,
+      [x, w, b],
+      (gy) => this.#linearBackward(gy, x, w, b, x16, w16),
+    );
+  }
+
+  /**
+   * dX, dW and db of y = x · Wᵀ + b. The GEMMs take `xo` and `wo`: x and W
+   * themselves, or their f16 copies (mixed precision), in which case dY is
+   * cast to f16 for them and their results widened to f32. db is summed from
+   * the f32 dY.
+   */
+  #linearBackward(
+    gy: GpuTensor,
+    x: GpuTensor,
+    w: GpuTensor,
+    b: GpuTensor | undefined,
+    xo: GpuTensor,
+    wo: GpuTensor,
+  ): (GpuTensor | undefined)[] {
+    const { gpu, rec } = this;
+    const dt = xo.dtype === "f16" ? "f16" : "f32";
+    const [o, i] = w.shape;
+    const rows = x.size / i;
+    // An operand in the GEMMs' dtype (the tensor itself in f32; releasing a cast copy is safe).
+    const operand = (t: GpuTensor) => dt === "f32" ? t : recordCast(gpu, rec, t, dt);
+    const done = (t: GpuTensor, of: GpuTensor) => t !== of && t.release();
+    const widen = (t: GpuTensor) => {
+      if (dt === "f32") return t;
+      const f = recordCast(gpu, rec, t, "f32");
+      t.release();
+      return f;
+    };
+    let dx: GpuTensor | undefined, dw: GpuTensor | undefined;
+    if (this.needs(x)) {
+      // dX (R, I) = dY (R, O) · W (O, I)
+      const g = operand(gy);
+      const d = emptyTensor(gpu, x.shape, dt);
+      recordGemm(gpu, rec, { tensor: g, ld: o }, { tensor: wo, ld: i }, { tensor: d, ld: i }, {
+        m: rows,
+        n: i,
+        k: o,
+        layout: "nn",
+      });
+      done(g, gy);
+      dx = widen(d);
+    }
+    if (this.needs(w)) {
+      // dW (O, I) = dYᵀ (O, R) · X (R, I)
+      const gt = recordTranspose(gpu, rec, gy, [1, rows, o]);
+      const g = operand(gt);
+      done(gt, g);
+      const d = emptyTensor(gpu, w.shape, dt);
+      recordGemm(gpu, rec, { tensor: g, ld: rows }, { tensor: xo, ld: i }, { tensor: d, ld: i }, {
+        m: o,
+        n: i,
+        k: rows,
+        layout: "nn",
+      });
+      g.release();
+      dw = widen(d);
+    }
+    const db = this.needs(b) ? recordChannelSum(gpu, rec, gy, rows, o, 1) : undefined;
+    return [dx, dw, db];
   }
 
   #own(t: GpuTensor): GpuTensor {
@@ -405,31 +433,12 @@ export class Tape {
       linear: (x, w, b) => {
         if (this.#options.mixed) return this.#linearF16(x, w, b);
         const y = inner.linear(x, w, b);
-        return this.#record("linear", y, [x, w, b], (gy) => {
-          const [o, i] = w.shape;
-          const rows = x.size / i;
-          let dx: GpuTensor | undefined, dw: GpuTensor | undefined;
-          if (need(x)) {
-            // dX (R, I) = dY (R, O) · W (O, I)
-            dx = emptyTensor(gpu, x.shape, "f32");
-            recordGemm(gpu, rec, { tensor: gy, ld: o }, { tensor: w, ld: i }, {
-              tensor: dx,
-              ld: i,
-            }, { m: rows, n: i, k: o, layout: "nn" });
-          }
-          if (need(w)) {
-            // dW (O, I) = dYᵀ (O, R) · X (R, I)
-            const gt = recordTranspose(gpu, rec, gy, [1, rows, o]);
-            dw = emptyTensor(gpu, w.shape, "f32");
-            recordGemm(gpu, rec, { tensor: gt, ld: rows }, { tensor: x, ld: i }, {
-              tensor: dw,
-              ld: i,
-            }, { m: o, n: i, k: rows, layout: "nn" });
-            gt.release();
-          }
-          const db = need(b) ? recordChannelSum(gpu, rec, gy, rows, o, 1) : undefined;
-          return [dx, dw, db];
-        });
+        return this.#record(
+          "linear",
+          y,
+          [x, w, b],
+          (gy) => this.#linearBackward(gy, x, w, b, x, w),
+        );
       },
       conv1x1: (x, w, b) => {
         const y = inner.conv1x1(x, w, b);

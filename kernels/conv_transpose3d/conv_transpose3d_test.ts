@@ -1,6 +1,6 @@
 import { getGpu } from "../device.ts";
 import { assertClose } from "../compare.ts";
-import { downloadTensor, uploadTensor } from "../tensor.ts";
+import { downloadTensor, GpuTensor, uploadTensor } from "../tensor.ts";
 import assert from "node:assert/strict";
 import {
   convTranspose3dGemmFits,
@@ -23,6 +23,7 @@ async function check(
   bias: boolean,
   maxBinding?: number,
   maxPerDim?: number,
+  path: "direct" | "gemm" = "direct",
 ): Promise<void> {
   const gpu = await getGpu();
   const ci = xShape[1];
@@ -33,14 +34,21 @@ async function check(
   const w = uploadTensor(gpu, [ci, co, 2, 2, 2], "f32", ws);
   const b = bs ? uploadTensor(gpu, [co], "f32", bs) : undefined;
   const prep = gpu.kernels.recorder("prepare");
-  const packed = prepareConvTranspose3dWeight(gpu, prep, w, b);
+  const prepared = path === "gemm"
+    ? prepareConvTranspose3dGemm(gpu, prep, w)
+    : prepareConvTranspose3dWeight(gpu, prep, w, b);
   prep.submit();
   const rec = gpu.kernels.recorder("test");
   const saved = gpu.maxBinding;
   if (maxBinding) gpu.maxBinding = maxBinding;
   let y;
   try {
-    y = recordConvTranspose3d(gpu, rec, x, packed);
+    if (prepared instanceof GpuTensor) {
+      assert.ok(convTranspose3dGemmFits(gpu, x, co));
+      y = recordConvTranspose3dGemm(gpu, rec, x, prepared, b);
+    } else {
+      y = recordConvTranspose3d(gpu, rec, x, prepared);
+    }
   } finally {
     gpu.maxBinding = saved;
   }
@@ -60,11 +68,11 @@ async function check(
     got,
     want,
     { atol: 2e-7 * ci + 1e-6, rtol: 1e-5 },
-    `conv_transpose3d ${xShape} -> ${co}`,
+    `conv_transpose3d (${path}) ${xShape} -> ${co}`,
   );
   for (const t of [x, w, y]) t.release();
   b?.release();
-  packed.release();
+  prepared.release();
 }
 
 Deno.test("conv_transpose3d (k 2, s 2) matches the reference", async () => {
@@ -87,42 +95,9 @@ Deno.test("conv_transpose3d spreads large dispatches over 2D grids without stray
   await check([1, 3, 2, 4, 16], 40, true, undefined, 4);
 });
 
-async function checkGemm(
-  xShape: [number, number, number, number, number],
-  co: number,
-  bias: boolean,
-  maxBinding?: number,
-): Promise<void> {
-  const gpu = await getGpu();
-  const ci = xShape[1];
-  const xs = random(xShape.reduce((a, b) => a * b));
-  const ws = random(ci * co * 8);
-  const bs = bias ? random(co) : undefined;
-  const x = uploadTensor(gpu, xShape, "f32", xs);
-  const w = uploadTensor(gpu, [ci, co, 2, 2, 2], "f32", ws);
-  const b = bs ? uploadTensor(gpu, [co], "f32", bs) : undefined;
-  const saved = gpu.maxBinding;
-  if (maxBinding) gpu.maxBinding = maxBinding;
-  let y, wt;
-  try {
-    const rec = gpu.kernels.recorder("gemm test");
-    wt = prepareConvTranspose3dGemm(gpu, rec, w);
-    assert.ok(convTranspose3dGemmFits(gpu, x, co));
-    y = recordConvTranspose3dGemm(gpu, rec, x, wt, b);
-    rec.submit();
-  } finally {
-    gpu.maxBinding = saved;
-  }
-  const got = await downloadTensor(y) as Float32Array;
-  const want = convTranspose3dRef(xs, xShape, ws, co, bs);
-  assertClose(got, want, { atol: 2e-7 * ci + 1e-6, rtol: 1e-5 }, `gemm ${xShape} -> ${co}`);
-  for (const t of [x, w, y, wt]) t.release();
-  b?.release();
-}
-
 Deno.test("conv_transpose3d as GEMM + shuffle matches the reference", async () => {
-  await checkGemm([2, 5, 3, 4, 6], 3, true);
-  await checkGemm([1, 16, 4, 8, 8], 8, false);
-  // The GEMM chunks its K and N under a small binding limit (one item's result still fits).
-  await checkGemm([2, 40, 2, 6, 8], 2, true, 8192);
+  await check([2, 5, 3, 4, 6], 3, true, undefined, undefined, "gemm");
+  await check([1, 16, 4, 8, 8], 8, false, undefined, undefined, "gemm");
+  // The GEMM chunks its K under a small binding limit (one item's result still fits).
+  await check([2, 40, 2, 6, 8], 2, true, 8192, undefined, "gemm");
 });
